@@ -1,0 +1,3 @@
+//! The MQTT wire format for both protocol versions.
+pub mod packet;
+pub mod reason;

@@ -1,0 +1,1 @@
+//! tallymq configuration.
