@@ -1,2 +1,16 @@
-//! tallymq: an MQTT 3.1.1 and 5.0 broker.
+//! tallymq: an MQTT 3.1.1 and 5.0 broker built around an explicit publish pipeline.
+//!
+//! Start at [`server::Server`] (listeners), then [`connection`] (one task per client),
+//! [`pipeline`] (what every PUBLISH passes through) and [`broker`] (shared state).
+
+pub mod broker;
 pub mod codec;
+pub mod connection;
+pub mod message;
+pub mod pipeline;
+pub mod retained;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod topic;
+pub mod ws;

@@ -1,0 +1,791 @@
+//! One task per client connection: CONNECT, then a loop over inbound packets, queued
+//! deliveries, keepalive and takeover, until the connection ends.
+//!
+//! The task is generic over the byte stream, so TCP and WebSocket share all of it. It reads
+//! and writes on one task: a client that stops reading only ever blocks its own task, while
+//! publishers reach it through its session's bounded queue.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::broker::{Attachment, Broker, Departure, KickReceiver};
+use crate::codec::{
+    self, AckProperties, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, ProtocolVersion,
+    PubResponse, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
+};
+use crate::message::Message;
+use crate::pipeline::{ClientInfo, Refusal};
+use crate::router::{ClientKey, Subscription};
+use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
+use crate::topic;
+
+/// Write buffer size at which a delivery burst is flushed before encoding more.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Why the connection loop stopped.
+#[derive(Debug)]
+enum Ending {
+    /// The client sent DISCONNECT.
+    ClientDisconnect(Departure),
+    /// The socket closed or failed without a DISCONNECT.
+    NetworkLost,
+    /// The connection broke the protocol: close with this reason.
+    Violation(ReasonCode, String),
+    /// Another connection with the same client id, or the server, asked this one to leave.
+    Kicked(ReasonCode),
+}
+
+impl From<DecodeError> for Ending {
+    fn from(error: DecodeError) -> Ending {
+        Ending::Violation(error.reason, error.message.into_owned())
+    }
+}
+
+/// Serves one client from its first byte to the end of its connection.
+pub async fn serve<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut stream = stream;
+    let mut read_buf = BytesMut::with_capacity(READ_CHUNK);
+    let connect_timeout = Duration::from_secs(u64::from(broker.config.mqtt.connect_timeout_secs));
+    let max_packet = broker.config.mqtt.max_packet_size;
+    let first = tokio::time::timeout(connect_timeout, read_connect(&mut stream, &mut read_buf, max_packet)).await;
+    let connect = match first {
+        Err(_) => {
+            tracing::debug!(%peer, "no CONNECT within the connect timeout");
+            return;
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "bad first packet");
+            refuse_bad_connect(&mut stream, &read_buf, &error).await;
+            return;
+        }
+        Ok(Ok(None)) => return,
+        Ok(Ok(Some(connect))) => connect,
+    };
+    let Some(mut connection) = Connection::accept(broker, stream, read_buf, *connect, peer, shutdown).await else {
+        return;
+    };
+    let ending = connection.run().await;
+    connection.finish(ending).await;
+}
+
+/// Reads until one full packet is there; it must be a CONNECT. `Ok(None)`: closed first.
+async fn read_connect<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    max_packet: u32,
+) -> Result<Option<Box<Connect>>, DecodeError> {
+    loop {
+        match codec::decode(buf, None, max_packet)? {
+            Some(Packet::Connect(connect)) => return Ok(Some(connect)),
+            Some(_) => {
+                return Err(DecodeError { reason: ReasonCode::PROTOCOL_ERROR, message: "the first packet must be CONNECT".into() })
+            }
+            None => {}
+        }
+        buf.reserve(READ_CHUNK);
+        match stream.read_buf(buf).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Answers a CONNECT the codec refused, when the protocol lets the server say why: an
+/// unsupported protocol level gets the 3.1.1 return code 1; a 5.0 CONNECT gets its reason.
+async fn refuse_bad_connect<S: AsyncWrite + Unpin>(stream: &mut S, raw: &[u8], error: &DecodeError) {
+    let version = match connect_level(raw) {
+        Some(5) => ProtocolVersion::V5,
+        Some(_) if error.reason == ReasonCode::UNSUPPORTED_PROTOCOL_VERSION => ProtocolVersion::V311,
+        _ => return,
+    };
+    let connack = ConnAck { session_present: false, reason: error.reason, properties: ConnAckProperties::default() };
+    let mut out = BytesMut::new();
+    if codec::encode(&Packet::ConnAck(connack), version, &mut out).is_ok() {
+        let _ = stream.write_all(&out).await;
+        let _ = stream.flush().await;
+    }
+}
+
+/// The protocol level byte of a CONNECT at the front of `raw`, if it can be read.
+fn connect_level(raw: &[u8]) -> Option<u8> {
+    if raw.first()? >> 4 != 1 {
+        return None;
+    }
+    let mut at = 1;
+    while *raw.get(at)? & 0x80 != 0 {
+        at += 1;
+        if at > 4 {
+            return None;
+        }
+    }
+    let name_len = usize::from(u16::from_be_bytes([*raw.get(at + 1)?, *raw.get(at + 2)?]));
+    raw.get(at + 3 + name_len).copied()
+}
+
+struct Connection<S> {
+    broker: Arc<Broker>,
+    stream: S,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    peer: SocketAddr,
+    version: ProtocolVersion,
+    client: ClientInfo,
+    session: Arc<Session>,
+    /// Taken by `finish` to detach.
+    attachment: Option<Attachment>,
+    kicked: KickReceiver,
+    shutdown: watch::Receiver<bool>,
+    /// Silence allowed between packets before the connection is dropped (1.5x keepalive).
+    idle_limit: Option<Duration>,
+    /// Largest packet the client accepts (5.0 Maximum Packet Size).
+    client_max_packet: u32,
+    /// Outbound QoS 1/2 messages allowed unacknowledged.
+    max_inflight: usize,
+    inbound_aliases: HashMap<u16, Arc<str>>,
+    outbound_aliases: HashMap<Arc<str>, u16>,
+    max_outbound_aliases: u16,
+    /// 5.0 Request Problem Information: reason strings only if the client wants them.
+    problem_information: bool,
+    /// The CONNECT asked for session expiry 0, which a DISCONNECT may not raise.
+    connected_with_zero_expiry: bool,
+}
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// Checks the CONNECT, attaches to the session, sends CONNACK and resumes deliveries.
+    async fn accept(
+        broker: Arc<Broker>,
+        mut stream: S,
+        read_buf: BytesMut,
+        connect: Connect,
+        peer: SocketAddr,
+        shutdown: watch::Receiver<bool>,
+    ) -> Option<Connection<S>> {
+        let version = connect.protocol;
+        let mqtt = &broker.config.mqtt;
+        let refuse = |reason: ReasonCode, why: &str| {
+            tracing::debug!(%peer, client = %connect.client_id, %reason, why, "CONNECT refused");
+            let mut out = BytesMut::new();
+            let mut properties = ConnAckProperties::default();
+            if version == ProtocolVersion::V5 {
+                properties.reason_string = Some(why.to_string());
+            }
+            let connack = ConnAck { session_present: false, reason, properties };
+            codec::encode(&Packet::ConnAck(connack), version, &mut out).ok().map(|_| out.freeze())
+        };
+
+        if connect.properties.authentication_method.is_some() {
+            let out = refuse(ReasonCode::BAD_AUTHENTICATION_METHOD, "no authentication method is supported");
+            return send_and_close(&mut stream, out).await;
+        }
+
+        let mut assigned_id = None;
+        let client_id: ClientKey = if connect.client_id.is_empty() {
+            if version == ProtocolVersion::V311 && !connect.clean_start {
+                let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "an empty client id needs a clean session");
+                return send_and_close(&mut stream, out).await;
+            }
+            let id = format!("auto-{:016x}", rand::random::<u64>());
+            assigned_id = Some(id.clone());
+            Arc::from(id)
+        } else if connect.client_id.len() > usize::from(mqtt.max_client_id_len) {
+            let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "client id is too long");
+            return send_and_close(&mut stream, out).await;
+        } else {
+            Arc::from(connect.client_id.as_str())
+        };
+
+        if let Some(will) = &connect.will {
+            let limits = broker.pipeline.validate.topic_limits();
+            let problem = if let Err(e) = topic::validate_name(&will.topic, limits) {
+                Some((ReasonCode::TOPIC_NAME_INVALID, format!("will topic: {e}")))
+            } else if will.topic.starts_with('$') {
+                Some((ReasonCode::TOPIC_NAME_INVALID, "will topic: topics starting with '$' are reserved".to_string()))
+            } else if will.retain && !mqtt.retain_available {
+                Some((ReasonCode::RETAIN_NOT_SUPPORTED, "will: retained messages are not available".to_string()))
+            } else if will.properties.payload_format_indicator == Some(1) && std::str::from_utf8(&will.payload).is_err() {
+                Some((ReasonCode::PAYLOAD_FORMAT_INVALID, "will payload is marked UTF-8 but is not".to_string()))
+            } else {
+                None
+            };
+            if let Some((reason, why)) = problem {
+                // A 3.1.1 client has no return code for these: close without CONNACK.
+                let out = if version == ProtocolVersion::V5 { refuse(reason, &why) } else { None };
+                return send_and_close(&mut stream, out).await;
+            }
+        }
+
+        let max_keep_alive = mqtt.max_keep_alive_secs;
+        let mut server_keep_alive = None;
+        let keep_alive = match version {
+            ProtocolVersion::V5 if connect.keep_alive == 0 || connect.keep_alive > max_keep_alive => {
+                server_keep_alive = Some(max_keep_alive);
+                max_keep_alive
+            }
+            _ => connect.keep_alive,
+        };
+        let idle_limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
+
+        let max_expiry = mqtt.max_session_expiry_secs;
+        let requested_expiry = match version {
+            ProtocolVersion::V5 => connect.properties.session_expiry_interval.unwrap_or(0),
+            ProtocolVersion::V311 if connect.clean_start => 0,
+            ProtocolVersion::V311 => max_expiry,
+        };
+        let expiry = requested_expiry.min(max_expiry);
+
+        let attachment = broker.attach(&client_id, connect.clean_start, version, expiry, connect.will.clone()).await?;
+        let client_receive_max = connect.properties.receive_maximum.unwrap_or(u16::MAX);
+        let max_inflight = usize::from(client_receive_max.min(mqtt.max_inflight));
+        let mut connection = Connection {
+            kicked: attachment.kicked.clone(),
+            broker: broker.clone(),
+            stream,
+            read_buf,
+            write_buf: BytesMut::with_capacity(READ_CHUNK),
+            peer,
+            version,
+            client: ClientInfo { client_id: client_id.clone(), username: connect.username.as_deref().map(Arc::from), protocol: version },
+            session: attachment.session.clone(),
+            attachment: None,
+            shutdown,
+            idle_limit,
+            client_max_packet: connect.properties.maximum_packet_size.unwrap_or(u32::MAX),
+            max_inflight,
+            inbound_aliases: HashMap::new(),
+            outbound_aliases: HashMap::new(),
+            max_outbound_aliases: connect.properties.topic_alias_maximum.unwrap_or(0).min(mqtt.max_outbound_topic_aliases),
+            problem_information: connect.properties.request_problem_information.unwrap_or(true),
+            connected_with_zero_expiry: requested_expiry == 0,
+        };
+        let session_present = attachment.session_present;
+        connection.attachment = Some(attachment);
+
+        let mut properties = ConnAckProperties::default();
+        if version == ProtocolVersion::V5 {
+            properties.receive_maximum = Some(mqtt.receive_maximum);
+            properties.maximum_packet_size = Some(mqtt.max_packet_size);
+            properties.topic_alias_maximum = Some(mqtt.topic_alias_maximum);
+            properties.retain_available = (!mqtt.retain_available).then_some(false);
+            properties.assigned_client_identifier = assigned_id;
+            properties.server_keep_alive = server_keep_alive;
+            properties.session_expiry_interval = (expiry != requested_expiry).then_some(expiry);
+            if connect.properties.request_response_information == Some(true) {
+                properties.response_information = Some(format!("reply/{client_id}"));
+            }
+        }
+        let connack = ConnAck { session_present, reason: ReasonCode::SUCCESS, properties };
+        tracing::debug!(%peer, client = %client_id, ?version, session_present, "client connected");
+        connection.send(Packet::ConnAck(connack)).ok()?;
+        if session_present {
+            connection.resend_inflight();
+        }
+        Some(connection)
+    }
+
+    /// The connection loop: returns how the connection ended.
+    async fn run(&mut self) -> Ending {
+        if let Err(ending) = self.deliver().await {
+            return ending;
+        }
+        let session = self.session.clone();
+        let mut last_heard = Instant::now();
+        loop {
+            let idle_deadline = self.idle_limit.map(|limit| last_heard + limit);
+            self.read_buf.reserve(READ_CHUNK);
+            let Connection { stream, read_buf, kicked, shutdown, .. } = self;
+            tokio::select! {
+                biased;
+                _ = kicked.changed() => {
+                    let reason = kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER);
+                    return Ending::Kicked(reason);
+                }
+                _ = shutdown.changed() => return Ending::Kicked(ReasonCode::SERVER_SHUTTING_DOWN),
+                read = stream.read_buf(read_buf) => {
+                    match read {
+                        Ok(0) | Err(_) => return Ending::NetworkLost,
+                        Ok(_) => last_heard = Instant::now(),
+                    }
+                    if let Err(ending) = self.handle_input().await {
+                        return ending;
+                    }
+                }
+                _ = session.notify.notified() => {}
+                _ = sleep_until_opt(idle_deadline) => {
+                    return Ending::Violation(ReasonCode::KEEP_ALIVE_TIMEOUT, "no packet within 1.5 times the keep alive".into());
+                }
+            }
+            if let Err(ending) = self.deliver().await {
+                return ending;
+            }
+        }
+    }
+
+    /// Decodes and handles every complete packet in the read buffer, then flushes replies.
+    async fn handle_input(&mut self) -> Result<(), Ending> {
+        let max_packet = self.broker.config.mqtt.max_packet_size;
+        while let Some(packet) = codec::decode(&mut self.read_buf, Some(self.version), max_packet)? {
+            self.handle_packet(packet).await?;
+        }
+        self.flush().await
+    }
+
+    async fn handle_packet(&mut self, packet: Packet) -> Result<(), Ending> {
+        match packet {
+            Packet::Publish(publish) => self.handle_publish(publish).await,
+            Packet::PubAck(ack) => {
+                self.complete_outbound(ack.packet_id, QoS::AtLeastOnce);
+                Ok(())
+            }
+            Packet::PubRec(rec) => self.handle_pubrec(rec),
+            Packet::PubRel(rel) => self.handle_pubrel(rel),
+            Packet::PubComp(comp) => {
+                self.complete_outbound(comp.packet_id, QoS::ExactlyOnce);
+                Ok(())
+            }
+            Packet::Subscribe(subscribe) => self.handle_subscribe(subscribe),
+            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(unsubscribe),
+            Packet::PingReq => self.send(Packet::PingResp),
+            Packet::Disconnect(disconnect) => Err(self.handle_disconnect(disconnect)),
+            Packet::Connect(_) => Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "a second CONNECT".into())),
+            Packet::Auth(_) => Err(Ending::Violation(
+                ReasonCode::PROTOCOL_ERROR,
+                "AUTH without an authentication method in CONNECT".into(),
+            )),
+            other => Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, format!("{} is sent only by servers", other.name()))),
+        }
+    }
+
+    /// authorize -> validate -> moderate -> persist (the pipeline), then acknowledge, then
+    /// fan out.
+    async fn handle_publish(&mut self, publish: Publish) -> Result<(), Ending> {
+        if !publish.properties.subscription_identifiers.is_empty() {
+            return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "a client may not send subscription identifiers".into()));
+        }
+        let topic = self.resolve_topic(&publish)?;
+        let packet_id = publish.packet_id;
+        if publish.qos == QoS::ExactlyOnce {
+            let state = self.session.state.lock();
+            if state.incoming_qos2.contains(&packet_id) {
+                // A resend of a QoS 2 message already stored: acknowledge again, deliver once.
+                drop(state);
+                return self.send(Packet::PubRec(PubResponse::success(packet_id)));
+            }
+            if state.incoming_qos2.len() >= usize::from(self.broker.config.mqtt.receive_maximum) {
+                return Err(Ending::Violation(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, "too many unacknowledged QoS 2 publishes".into()));
+            }
+        }
+        let message = Message::from_publish(
+            topic.clone(),
+            publish.qos,
+            publish.retain,
+            publish.properties,
+            publish.payload,
+            self.client.client_id.clone(),
+            Instant::now(),
+        );
+        match self.broker.pipeline.admit(&self.client, message).await {
+            Ok(message) => {
+                self.acknowledge(publish.qos, packet_id, None)?;
+                self.broker.fan_out(&message);
+                Ok(())
+            }
+            Err(refusal) => {
+                tracing::debug!(client = %self.client.client_id, %topic, %refusal, "publish refused");
+                self.refuse_publish(publish.qos, packet_id, &topic, refusal)
+            }
+        }
+    }
+
+    /// Sends PUBACK or PUBREC; with a refusal, its reason for 5.0 clients.
+    fn acknowledge(&mut self, qos: QoS, packet_id: u16, refusal: Option<&Refusal>) -> Result<(), Ending> {
+        let mut response = PubResponse::success(packet_id);
+        if let Some(refusal) = refusal.filter(|_| self.version == ProtocolVersion::V5) {
+            response.reason = refusal.code;
+            if self.problem_information {
+                response.properties.reason_string = Some(refusal.reason.clone());
+            }
+        }
+        match qos {
+            QoS::AtMostOnce => Ok(()),
+            QoS::AtLeastOnce => self.send(Packet::PubAck(response)),
+            QoS::ExactlyOnce => {
+                if !response.reason.is_error() {
+                    self.session.state.lock().incoming_qos2.insert(packet_id);
+                }
+                self.send(Packet::PubRec(response))
+            }
+        }
+    }
+
+    /// A refused publish: 5.0 clients read the reason in the acknowledgement; 3.1.1 clients
+    /// (and 5.0 QoS 0 publishers, who get no acknowledgement) get a notice on their notice
+    /// topic, and the message is acknowledged but not delivered.
+    fn refuse_publish(&mut self, qos: QoS, packet_id: u16, topic: &str, refusal: Refusal) -> Result<(), Ending> {
+        let acked_with_reason = self.version == ProtocolVersion::V5 && qos != QoS::AtMostOnce;
+        self.acknowledge(qos, packet_id, Some(&refusal))?;
+        if !acked_with_reason {
+            let notice = serde_json::json!({
+                "type": "publish_refused",
+                "topic": topic,
+                "packet_id": packet_id,
+                "reason_code": refusal.code.0,
+                "reason": refusal.reason,
+            });
+            let notice_topic = format!("{}{}", self.broker.config.mqtt.notice_topic_prefix, self.client.client_id);
+            self.broker.publish_server_message(notice_topic, Bytes::from(notice.to_string()), QoS::AtLeastOnce);
+        }
+        Ok(())
+    }
+
+    /// The topic of a publish, resolving and recording 5.0 topic aliases.
+    fn resolve_topic(&mut self, publish: &Publish) -> Result<Arc<str>, Ending> {
+        let Some(alias) = publish.properties.topic_alias else {
+            if publish.topic.is_empty() {
+                return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "empty topic without a topic alias".into()));
+            }
+            return Ok(Arc::from(publish.topic.as_str()));
+        };
+        if alias == 0 || alias > self.broker.config.mqtt.topic_alias_maximum {
+            return Err(Ending::Violation(ReasonCode::TOPIC_ALIAS_INVALID, format!("topic alias {alias} is out of range")));
+        }
+        if publish.topic.is_empty() {
+            return self
+                .inbound_aliases
+                .get(&alias)
+                .cloned()
+                .ok_or_else(|| Ending::Violation(ReasonCode::PROTOCOL_ERROR, format!("topic alias {alias} was never set")));
+        }
+        let topic: Arc<str> = Arc::from(publish.topic.as_str());
+        self.inbound_aliases.insert(alias, topic.clone());
+        Ok(topic)
+    }
+
+    fn handle_pubrec(&mut self, rec: PubResponse) -> Result<(), Ending> {
+        let mut state = self.session.state.lock();
+        let known = match state.inflight.get_mut(&rec.packet_id) {
+            Some(entry) if entry.outgoing.qos == QoS::ExactlyOnce => {
+                if rec.reason.is_error() {
+                    // The receiver refused the message: the flow ends here.
+                    state.inflight.remove(&rec.packet_id);
+                    return Ok(());
+                }
+                entry.stage = InflightStage::AwaitingComp;
+                true
+            }
+            _ => false,
+        };
+        drop(state);
+        let mut pubrel = PubResponse::success(rec.packet_id);
+        if !known {
+            pubrel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+        }
+        self.send(Packet::PubRel(pubrel))
+    }
+
+    fn handle_pubrel(&mut self, rel: PubResponse) -> Result<(), Ending> {
+        let known = self.session.state.lock().incoming_qos2.remove(&rel.packet_id);
+        let mut pubcomp = PubResponse::success(rel.packet_id);
+        if !known {
+            pubcomp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+        }
+        self.send(Packet::PubComp(pubcomp))
+    }
+
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends an outbound flow and frees its in-flight slot.
+    fn complete_outbound(&mut self, packet_id: u16, qos: QoS) {
+        let mut state = self.session.state.lock();
+        let matches = state.inflight.get(&packet_id).is_some_and(|entry| match qos {
+            QoS::AtLeastOnce => entry.outgoing.qos == QoS::AtLeastOnce,
+            _ => entry.stage == InflightStage::AwaitingComp,
+        });
+        if matches {
+            state.inflight.remove(&packet_id);
+        } else {
+            tracing::debug!(client = %self.client.client_id, packet_id, "acknowledgement for an unknown packet id ignored");
+        }
+    }
+
+    fn handle_subscribe(&mut self, subscribe: Subscribe) -> Result<(), Ending> {
+        let limits = self.broker.pipeline.validate.topic_limits();
+        let max_subscriptions = self.broker.config.mqtt.max_subscriptions_per_client as usize;
+        let session = self.session.clone();
+        let mut reasons = Vec::with_capacity(subscribe.filters.len());
+        for (raw, options) in &subscribe.filters {
+            let parsed = match topic::parse_subscription(raw, limits) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    tracing::debug!(client = %self.client.client_id, filter = %raw, %error, "subscription refused");
+                    reasons.push(ReasonCode::TOPIC_FILTER_INVALID);
+                    continue;
+                }
+            };
+            if parsed.share_group.is_some() && options.no_local {
+                return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "No Local on a shared subscription".into()));
+            }
+            let is_new = !session.state.lock().subscriptions.contains_key(raw);
+            if is_new && session.state.lock().subscriptions.len() >= max_subscriptions {
+                reasons.push(ReasonCode::QUOTA_EXCEEDED);
+                continue;
+            }
+            if let Err(refusal) = self.broker.pipeline.authorize.subscribe(&self.client, parsed.filter) {
+                reasons.push(refusal.code);
+                continue;
+            }
+            let subscription = Subscription { options: *options, identifier: subscribe.subscription_identifier };
+            let existed = self.broker.router.subscribe(&self.client.client_id, parsed.share_group, parsed.filter, subscription);
+            session.state.lock().subscriptions.insert(
+                raw.clone(),
+                StoredSubscription {
+                    share_group: parsed.share_group.map(str::to_string),
+                    filter: parsed.filter.to_string(),
+                    subscription,
+                },
+            );
+            reasons.push(ReasonCode(options.qos as u8));
+            let send_retained = parsed.share_group.is_none()
+                && match options.retain_handling {
+                    RetainHandling::SendAlways => true,
+                    RetainHandling::SendIfNew => !existed,
+                    RetainHandling::DoNotSend => false,
+                };
+            if send_retained {
+                for message in self.broker.retained.matching(parsed.filter) {
+                    let outgoing = Outgoing {
+                        qos: options.qos.min(message.qos),
+                        retain: true,
+                        subscription_ids: subscribe.subscription_identifier.into_iter().collect(),
+                        message,
+                    };
+                    let _ = session.enqueue(outgoing, self.broker.queue_limits());
+                }
+            }
+        }
+        let suback = SubAck { packet_id: subscribe.packet_id, properties: AckProperties::default(), reasons };
+        self.send(Packet::SubAck(suback))
+    }
+
+    fn handle_unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), Ending> {
+        let session = self.session.clone();
+        let reasons = unsubscribe
+            .filters
+            .iter()
+            .map(|raw| match session.state.lock().subscriptions.remove(raw) {
+                Some(stored) => {
+                    self.broker.router.unsubscribe(&self.client.client_id, stored.share_group.as_deref(), &stored.filter);
+                    ReasonCode::SUCCESS
+                }
+                None => ReasonCode::NO_SUBSCRIPTION_EXISTED,
+            })
+            .collect();
+        let unsuback = UnsubAck { packet_id: unsubscribe.packet_id, properties: AckProperties::default(), reasons };
+        self.send(Packet::UnsubAck(unsuback))
+    }
+
+    fn handle_disconnect(&mut self, disconnect: Disconnect) -> Ending {
+        if let Some(expiry) = disconnect.properties.session_expiry_interval {
+            if self.connected_with_zero_expiry && expiry != 0 {
+                return Ending::Violation(ReasonCode::PROTOCOL_ERROR, "session expiry cannot be set at DISCONNECT after 0 at CONNECT".into());
+            }
+            let capped = expiry.min(self.broker.config.mqtt.max_session_expiry_secs);
+            self.session.state.lock().expiry_interval = capped;
+        }
+        if disconnect.reason == ReasonCode::DISCONNECT_WITH_WILL {
+            Ending::ClientDisconnect(Departure::WithWill)
+        } else {
+            Ending::ClientDisconnect(Departure::Normal)
+        }
+    }
+
+    /// After a session resumes: resend unacknowledged publishes (DUP) and pending PUBRELs.
+    fn resend_inflight(&mut self) {
+        let entries = self.session.state.lock().inflight_in_order();
+        for (packet_id, entry) in entries {
+            let packet = match entry.stage {
+                InflightStage::AwaitingAck => Packet::Publish(self.publish_packet(&entry.outgoing, packet_id, true)),
+                InflightStage::AwaitingComp => Packet::PubRel(PubResponse::success(packet_id)),
+            };
+            if self.send(packet).is_err() {
+                self.session.state.lock().inflight.remove(&packet_id);
+            }
+        }
+    }
+
+    /// Moves queued messages to the wire while the client's in-flight window has room.
+    async fn deliver(&mut self) -> Result<(), Ending> {
+        let session = self.session.clone();
+        loop {
+            let now = Instant::now();
+            let (outgoing, packet_id) = {
+                let mut state = session.state.lock();
+                let Some(front) = state.queue.front() else { break };
+                if front.message.is_expired(now) {
+                    state.queue.pop_front();
+                    continue;
+                }
+                if front.qos != QoS::AtMostOnce && state.inflight.len() >= self.max_inflight {
+                    break;
+                }
+                let Some(outgoing) = state.queue.pop_front() else { break };
+                let packet_id = if outgoing.qos == QoS::AtMostOnce {
+                    0
+                } else {
+                    let Some(id) = state.allocate_packet_id() else {
+                        state.queue.push_front(outgoing);
+                        break;
+                    };
+                    let order = state.next_order();
+                    state.inflight.insert(id, Inflight { outgoing: outgoing.clone(), stage: InflightStage::AwaitingAck, order });
+                    id
+                };
+                (outgoing, packet_id)
+            };
+            let publish = self.publish_packet(&outgoing, packet_id, false);
+            if let Err(too_large) = self.send(Packet::Publish(publish)) {
+                // Larger than the client accepts: as if delivered (MQTT 5.0 section 3.1.2.25).
+                if let Ending::Violation(..) = too_large {
+                    session.state.lock().inflight.remove(&packet_id);
+                    continue;
+                }
+                return Err(too_large);
+            }
+            if self.write_buf.len() >= FLUSH_THRESHOLD {
+                self.flush().await?;
+            }
+        }
+        self.flush().await
+    }
+
+    /// The PUBLISH for one delivery, with this connection's aliases and properties.
+    fn publish_packet(&mut self, outgoing: &Outgoing, packet_id: u16, dup: bool) -> Publish {
+        let message = &outgoing.message;
+        let mut publish = Publish {
+            dup,
+            qos: outgoing.qos,
+            retain: outgoing.retain,
+            topic: message.topic.to_string(),
+            packet_id,
+            properties: Default::default(),
+            payload: message.payload.clone(),
+        };
+        if self.version == ProtocolVersion::V5 {
+            let mut properties = message.properties.clone();
+            properties.user_properties.extend(message.annotations.iter().cloned());
+            properties.subscription_identifiers = outgoing.subscription_ids.clone();
+            properties.message_expiry_interval = message.remaining_expiry(Instant::now());
+            if self.max_outbound_aliases > 0 {
+                if let Some(alias) = self.outbound_aliases.get(&message.topic) {
+                    properties.topic_alias = Some(*alias);
+                    publish.topic.clear();
+                } else if self.outbound_aliases.len() < usize::from(self.max_outbound_aliases) {
+                    let alias = self.outbound_aliases.len() as u16 + 1;
+                    self.outbound_aliases.insert(message.topic.clone(), alias);
+                    properties.topic_alias = Some(alias);
+                }
+            }
+            publish.properties = properties;
+        }
+        publish
+    }
+
+    /// Encodes a packet into the write buffer. A packet larger than the client's maximum is
+    /// not sent and yields `Violation(PACKET_TOO_LARGE)` for the caller to decide.
+    fn send(&mut self, packet: Packet) -> Result<(), Ending> {
+        let start = self.write_buf.len();
+        if let Err(error) = codec::encode(&packet, self.version, &mut self.write_buf) {
+            self.write_buf.truncate(start);
+            tracing::warn!(client = %self.client.client_id, %error, "packet could not be encoded");
+            return Err(Ending::Violation(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR, error.to_string()));
+        }
+        let size = self.write_buf.len() - start;
+        if size > self.client_max_packet as usize {
+            self.write_buf.truncate(start);
+            if let Packet::Publish(publish) = &packet {
+                // An alias set by a packet that never left must not be used later.
+                if let Some(alias) = publish.properties.topic_alias.filter(|_| !publish.topic.is_empty()) {
+                    self.outbound_aliases.retain(|_, a| *a != alias);
+                }
+            }
+            tracing::debug!(client = %self.client.client_id, size, limit = self.client_max_packet, "packet larger than the client accepts not sent");
+            return Err(Ending::Violation(ReasonCode::PACKET_TOO_LARGE, "packet exceeds the client's maximum packet size".into()));
+        }
+        Ok(())
+    }
+
+    /// Writes the write buffer out, giving up if the connection is told to leave meanwhile.
+    async fn flush(&mut self) -> Result<(), Ending> {
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let Connection { stream, write_buf, kicked, .. } = self;
+        let written = tokio::select! {
+            biased;
+            _ = kicked.changed() => return Err(Ending::Kicked(kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER))),
+            written = async { stream.write_all(write_buf).await?; stream.flush().await } => written,
+        };
+        write_buf.clear();
+        written.map_err(|_| Ending::NetworkLost)
+    }
+
+    /// Says goodbye as the ending requires, then detaches from the session.
+    async fn finish(mut self, ending: Ending) {
+        let departure = match &ending {
+            Ending::ClientDisconnect(departure) => *departure,
+            _ => Departure::WithWill,
+        };
+        let goodbye = match &ending {
+            Ending::Violation(reason, why) => Some((*reason, why.clone())),
+            Ending::Kicked(reason) => Some((*reason, reason.name().to_string())),
+            _ => None,
+        };
+        if let Some((reason, why)) = goodbye {
+            tracing::debug!(peer = %self.peer, client = %self.client.client_id, %reason, why, "closing connection");
+            if self.version == ProtocolVersion::V5 {
+                let mut disconnect = Disconnect::new(reason);
+                disconnect.properties.reason_string = Some(why);
+                self.write_buf.clear();
+                if self.send(Packet::Disconnect(disconnect)).is_ok() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        let _ = self.stream.write_all(&self.write_buf).await;
+                        let _ = self.stream.flush().await;
+                    })
+                    .await;
+                }
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
+        tracing::debug!(peer = %self.peer, client = %self.client.client_id, ?ending, "client disconnected");
+        if let Some(attachment) = self.attachment.take() {
+            self.broker.detach(attachment, departure).await;
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_and_close<S: AsyncWrite + Unpin, T>(stream: &mut S, bytes: Option<Bytes>) -> Option<T> {
+    if let Some(bytes) = bytes {
+        let _ = stream.write_all(&bytes).await;
+        let _ = stream.flush().await;
+    }
+    let _ = stream.shutdown().await;
+    None
+}

@@ -1,0 +1,79 @@
+//! The publish pipeline: every inbound PUBLISH passes these stages, in this order.
+//!
+//! ```text
+//! authorize -> validate -> moderate -> persist -> acknowledge -> fan out
+//! ```
+//!
+//! [`Pipeline::admit`] runs the first four. The connection then acknowledges (PUBACK/PUBREC)
+//! and hands the admitted message to [`crate::broker::Broker::fan_out`]; nothing is
+//! acknowledged that the persist stage has not stored, and nothing is delivered that was not
+//! acknowledged. Any stage may refuse with a [`Refusal`]: 5.0 clients see its reason code and
+//! reason string in the acknowledgement, 3.1.1 clients get a notice on their notice topic
+//! (see ARCHITECTURE.md). Stages may attach data to the message (`Message::annotations`) that
+//! travels to 5.0 subscribers as user properties.
+
+mod authorize;
+mod moderate;
+mod persist;
+mod validate;
+
+use std::sync::Arc;
+
+pub use authorize::Authorize;
+pub use moderate::Moderate;
+pub use persist::{MemoryLog, Persist};
+pub use validate::Validate;
+
+use crate::codec::{ProtocolVersion, ReasonCode};
+use crate::message::Message;
+use crate::retained::RetainedStore;
+use crate::router::ClientKey;
+
+/// Who is publishing or subscribing, as the stages need to know it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub client_id: ClientKey,
+    pub username: Option<Arc<str>>,
+    pub protocol: ProtocolVersion,
+}
+
+/// A stage's refusal of a message, with a reason the client can see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {reason}")]
+pub struct Refusal {
+    pub code: ReasonCode,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(code: ReasonCode, reason: impl Into<String>) -> Refusal {
+        Refusal { code, reason: reason.into() }
+    }
+}
+
+pub struct Pipeline {
+    pub authorize: Authorize,
+    pub validate: Validate,
+    pub moderate: Moderate,
+    pub persist: Persist,
+}
+
+impl Pipeline {
+    pub fn new(config: &tallymq_config::Config, retained: Arc<RetainedStore>) -> Pipeline {
+        Pipeline {
+            authorize: Authorize::new(),
+            validate: Validate::new(config),
+            moderate: Moderate::new(),
+            persist: Persist::new(MemoryLog::new(config.storage.memory_log_max_messages), retained),
+        }
+    }
+
+    /// Runs authorize -> validate -> moderate -> persist. On success the message is stored
+    /// and may be acknowledged, then fanned out.
+    pub async fn admit(&self, client: &ClientInfo, mut message: Message) -> Result<Arc<Message>, Refusal> {
+        self.authorize.publish(client, &message)?;
+        self.validate.check(client, &message)?;
+        self.moderate.review(client, &mut message)?;
+        self.persist.store(message).await
+    }
+}

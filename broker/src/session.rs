@@ -1,0 +1,225 @@
+//! A client's session: what survives a dropped connection.
+//!
+//! The session owns the subscriptions, the bounded queue of messages waiting for delivery,
+//! the outbound messages in flight and the inbound QoS 2 packet ids awaiting PUBREL. Publishers
+//! push into the queue under the session's lock and wake the connection task with `notify`;
+//! the connection task, when there is one, moves messages from the queue to the wire. Without
+//! a connection the queue simply waits, bounded, for the client to come back.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::codec::{LastWill, ProtocolVersion, QoS};
+use crate::message::Message;
+use crate::router::{ClientKey, Subscription};
+
+/// One message on its way to one session.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub message: Arc<Message>,
+    /// Delivery QoS: the lower of the subscription's and the message's.
+    pub qos: QoS,
+    pub retain: bool,
+    pub subscription_ids: Vec<u32>,
+}
+
+/// Where an outbound QoS 1/2 message stands in its acknowledgement flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflightStage {
+    /// QoS 1 sent, waiting for PUBACK; or QoS 2 sent, waiting for PUBREC.
+    AwaitingAck,
+    /// QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP.
+    AwaitingComp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inflight {
+    pub outgoing: Outgoing,
+    pub stage: InflightStage,
+    /// Send order, so that a resumed session resends in the original order.
+    pub order: u64,
+}
+
+/// A subscription as the session remembers it, to restore or remove it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSubscription {
+    pub share_group: Option<String>,
+    pub filter: String,
+    pub subscription: Subscription,
+}
+
+/// Why a message did not enter a session's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    QueueFull,
+    OfflineQos0,
+}
+
+/// Queue bounds, taken from config.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    pub max_queued: usize,
+    pub queue_qos0_offline: bool,
+}
+
+#[derive(Debug)]
+pub struct SessionState {
+    /// Subscriptions keyed by the filter exactly as subscribed (including `$share/g/`).
+    pub subscriptions: HashMap<String, StoredSubscription>,
+    pub queue: VecDeque<Outgoing>,
+    pub inflight: HashMap<u16, Inflight>,
+    pub incoming_qos2: HashSet<u16>,
+    pub will: Option<LastWill>,
+    /// Seconds the session outlives its connection; `u32::MAX` never expires.
+    pub expiry_interval: u32,
+    pub protocol: ProtocolVersion,
+    pub connected: bool,
+    next_packet_id: u16,
+    next_order: u64,
+    last_drop_logged: Option<Instant>,
+}
+
+impl SessionState {
+    /// A free packet id for an outbound QoS 1/2 publish; `None` when all 65535 are in use.
+    pub fn allocate_packet_id(&mut self) -> Option<u16> {
+        for _ in 0..u16::MAX {
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            if !self.inflight.contains_key(&self.next_packet_id) {
+                return Some(self.next_packet_id);
+            }
+        }
+        None
+    }
+
+    pub fn next_order(&mut self) -> u64 {
+        self.next_order += 1;
+        self.next_order
+    }
+
+    /// In-flight messages in the order they were first sent.
+    pub fn inflight_in_order(&self) -> Vec<(u16, Inflight)> {
+        let mut entries: Vec<(u16, Inflight)> = self.inflight.iter().map(|(id, f)| (*id, f.clone())).collect();
+        entries.sort_by_key(|(_, f)| f.order);
+        entries
+    }
+}
+
+pub struct Session {
+    pub client_id: ClientKey,
+    pub state: Mutex<SessionState>,
+    /// Wakes the connection task when the queue grows.
+    pub notify: Notify,
+    dropped: AtomicU64,
+}
+
+impl Session {
+    pub fn new(client_id: ClientKey, protocol: ProtocolVersion, expiry_interval: u32) -> Session {
+        Session {
+            client_id,
+            state: Mutex::new(SessionState {
+                subscriptions: HashMap::new(),
+                queue: VecDeque::new(),
+                inflight: HashMap::new(),
+                incoming_qos2: HashSet::new(),
+                will: None,
+                expiry_interval,
+                protocol,
+                connected: false,
+                next_packet_id: 0,
+                next_order: 0,
+                last_drop_logged: None,
+            }),
+            notify: Notify::new(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues a message for delivery, or drops it by the queue policy: QoS 0 is not queued for
+    /// an offline session unless configured, and nothing is queued past `max_queued`.
+    pub fn enqueue(&self, outgoing: Outgoing, limits: QueueLimits) -> Result<(), Dropped> {
+        let mut state = self.state.lock();
+        let verdict = if !state.connected && outgoing.qos == QoS::AtMostOnce && !limits.queue_qos0_offline {
+            Err(Dropped::OfflineQos0)
+        } else if state.queue.len() >= limits.max_queued {
+            Err(Dropped::QueueFull)
+        } else {
+            state.queue.push_back(outgoing);
+            Ok(())
+        };
+        if let Err(reason) = verdict {
+            let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let now = Instant::now();
+            let quiet = state.last_drop_logged.is_some_and(|at| now.duration_since(at).as_secs() < 10);
+            if reason == Dropped::QueueFull && !quiet {
+                state.last_drop_logged = Some(now);
+                tracing::warn!(client = %self.client_id, total, limit = limits.max_queued, "session queue full; dropping messages");
+            }
+            return Err(reason);
+        }
+        drop(state);
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// Messages this session did not get because of the queue policy.
+    pub fn dropped_count(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn outgoing(qos: QoS) -> Outgoing {
+        let message = Message::from_publish(
+            Arc::from("t"),
+            qos,
+            false,
+            Default::default(),
+            Bytes::from_static(b"x"),
+            Arc::from("p"),
+            Instant::now(),
+        );
+        Outgoing { message: Arc::new(message), qos, retain: false, subscription_ids: vec![] }
+    }
+
+    #[test]
+    fn queue_is_bounded_and_counts_drops() {
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0);
+        session.state.lock().connected = true;
+        let limits = QueueLimits { max_queued: 2, queue_qos0_offline: false };
+        assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), limits), Ok(()));
+        assert_eq!(session.enqueue(outgoing(QoS::AtMostOnce), limits), Ok(()));
+        assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), limits), Err(Dropped::QueueFull));
+        assert_eq!(session.dropped_count(), 1);
+        assert_eq!(session.state.lock().queue.len(), 2);
+    }
+
+    #[test]
+    fn offline_sessions_skip_qos0_unless_configured() {
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V311, 60);
+        let strict = QueueLimits { max_queued: 10, queue_qos0_offline: false };
+        assert_eq!(session.enqueue(outgoing(QoS::AtMostOnce), strict), Err(Dropped::OfflineQos0));
+        assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), strict), Ok(()));
+        let lenient = QueueLimits { max_queued: 10, queue_qos0_offline: true };
+        assert_eq!(session.enqueue(outgoing(QoS::AtMostOnce), lenient), Ok(()));
+    }
+
+    #[test]
+    fn packet_ids_skip_those_in_flight_and_wrap() {
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0);
+        let mut state = session.state.lock();
+        state.next_packet_id = u16::MAX - 1;
+        let entry = Inflight { outgoing: outgoing(QoS::AtLeastOnce), stage: InflightStage::AwaitingAck, order: 0 };
+        state.inflight.insert(u16::MAX, entry.clone());
+        state.inflight.insert(1, entry);
+        assert_eq!(state.allocate_packet_id(), Some(2));
+    }
+}
