@@ -1,0 +1,295 @@
+//! Test harness: a real broker on ephemeral ports, rumqttc clients whose events arrive on a
+//! channel, and a raw client that speaks packets (or bytes) directly.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tallymq::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion, ReasonCode};
+use tallymq::server::Server;
+use tallymq_config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How long any single expected event may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestBroker {
+    pub server: Server,
+    pub tcp: SocketAddr,
+    pub ws: SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+/// A broker on 127.0.0.1 with ephemeral TCP and WebSocket ports and a fresh data dir.
+pub async fn start() -> TestBroker {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestBroker {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.listener.tcp.address = "127.0.0.1:0".parse().unwrap();
+    config.listener.ws.address = "127.0.0.1:0".parse().unwrap();
+    config.storage.data_dir = data.path().to_path_buf();
+    adjust(&mut config);
+    config.validate().expect("test config is valid");
+    let server = Server::start(config).await.expect("broker starts");
+    let tcp = server.tcp_address.expect("tcp listener");
+    let ws = server.ws_address.expect("ws listener");
+    TestBroker { server, tcp, ws, _data: data }
+}
+
+/// Awaits `future` for at most [`WAIT`], failing the test with `what` otherwise.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// A rumqttc MQTT 3.1.1 client whose incoming packets arrive on a channel. The event loop
+/// stops at the first error instead of reconnecting.
+pub struct V4 {
+    pub client: rumqttc::AsyncClient,
+    events: mpsc::UnboundedReceiver<Result<rumqttc::Packet, String>>,
+    task: JoinHandle<()>,
+}
+
+impl V4 {
+    pub fn options(addr: SocketAddr, id: &str) -> rumqttc::MqttOptions {
+        let mut options = rumqttc::MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        options.set_keep_alive(Duration::from_secs(30));
+        options
+    }
+
+    /// Connects and waits for the CONNACK.
+    pub async fn connect(options: rumqttc::MqttOptions) -> (V4, rumqttc::ConnAck) {
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
+        let (tx, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::Event::Incoming(packet)) => {
+                        if tx.send(Ok(packet)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(rumqttc::Event::Outgoing(_)) => {}
+                    Err(error) => {
+                        let _ = tx.send(Err(error.to_string()));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut v4 = V4 { client, events, task };
+        let connack = match v4.next().await {
+            Ok(rumqttc::Packet::ConnAck(connack)) => connack,
+            other => panic!("expected CONNACK, got {other:?}"),
+        };
+        (v4, connack)
+    }
+
+    pub async fn next(&mut self) -> Result<rumqttc::Packet, String> {
+        within("a 3.1.1 client event", self.events.recv()).await.unwrap_or_else(|| Err("event loop ended".into()))
+    }
+
+    /// The next PUBLISH, skipping acknowledgements and pings.
+    pub async fn next_publish(&mut self) -> rumqttc::Publish {
+        loop {
+            match self.next().await {
+                Ok(rumqttc::Packet::Publish(publish)) => return publish,
+                Ok(_) => {}
+                Err(error) => panic!("connection ended while waiting for a PUBLISH: {error}"),
+            }
+        }
+    }
+
+    /// Waits for the packet `pick` selects, skipping others.
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&rumqttc::Packet) -> Option<T>) -> T {
+        loop {
+            match self.next().await {
+                Ok(packet) => {
+                    if let Some(found) = pick(&packet) {
+                        return found;
+                    }
+                }
+                Err(error) => panic!("connection ended while waiting for {what}: {error}"),
+            }
+        }
+    }
+
+    /// Waits until the connection ends, returning the error text.
+    pub async fn closed(&mut self) -> String {
+        loop {
+            if let Err(error) = self.next().await {
+                return error;
+            }
+        }
+    }
+
+    /// Stops the event loop without a DISCONNECT: the broker sees the connection drop.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// A rumqttc MQTT 5.0 client, like [`V4`].
+pub struct V5 {
+    pub client: rumqttc::v5::AsyncClient,
+    events: mpsc::UnboundedReceiver<Result<rumqttc::v5::Incoming, String>>,
+    task: JoinHandle<()>,
+}
+
+impl V5 {
+    pub fn options(addr: SocketAddr, id: &str) -> rumqttc::v5::MqttOptions {
+        let mut options = rumqttc::v5::MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        options.set_keep_alive(Duration::from_secs(30));
+        options
+    }
+
+    pub async fn connect(options: rumqttc::v5::MqttOptions) -> (V5, rumqttc::v5::mqttbytes::v5::ConnAck) {
+        let (client, mut eventloop) = rumqttc::v5::AsyncClient::new(options, 1000);
+        let (tx, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::v5::Event::Incoming(packet)) => {
+                        if tx.send(Ok(packet)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(rumqttc::v5::Event::Outgoing(_)) => {}
+                    Err(error) => {
+                        let _ = tx.send(Err(format!("{error:?}")));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut v5 = V5 { client, events, task };
+        let connack = match v5.next().await {
+            Ok(rumqttc::v5::Incoming::ConnAck(connack)) => connack,
+            other => panic!("expected CONNACK, got {other:?}"),
+        };
+        (v5, connack)
+    }
+
+    pub async fn next(&mut self) -> Result<rumqttc::v5::Incoming, String> {
+        within("a 5.0 client event", self.events.recv()).await.unwrap_or_else(|| Err("event loop ended".into()))
+    }
+
+    pub async fn next_publish(&mut self) -> rumqttc::v5::mqttbytes::v5::Publish {
+        loop {
+            match self.next().await {
+                Ok(rumqttc::v5::Incoming::Publish(publish)) => return publish,
+                Ok(_) => {}
+                Err(error) => panic!("connection ended while waiting for a PUBLISH: {error}"),
+            }
+        }
+    }
+
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&rumqttc::v5::Incoming) -> Option<T>) -> T {
+        loop {
+            match self.next().await {
+                Ok(packet) => {
+                    if let Some(found) = pick(&packet) {
+                        return found;
+                    }
+                }
+                Err(error) => panic!("connection ended while waiting for {what}: {error}"),
+            }
+        }
+    }
+
+    pub async fn closed(&mut self) -> String {
+        loop {
+            if let Err(error) = self.next().await {
+                return error;
+            }
+        }
+    }
+
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// A client that writes packets or raw bytes and reads packets, for protocol edge cases
+/// that a well-behaved client library will not produce.
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: BytesMut,
+    pub version: ProtocolVersion,
+}
+
+impl Raw {
+    pub async fn open(addr: SocketAddr, version: ProtocolVersion) -> Raw {
+        let stream = within("TCP connect", TcpStream::connect(addr)).await.expect("TCP connect");
+        Raw { stream, buf: BytesMut::new(), version }
+    }
+
+    /// A CONNECT with a clean start, keepalive 60 and no properties.
+    pub fn connect_packet(version: ProtocolVersion, client_id: &str) -> Connect {
+        Connect {
+            protocol: version,
+            clean_start: true,
+            keep_alive: 60,
+            properties: ConnectProperties::default(),
+            client_id: client_id.to_string(),
+            will: None,
+            username: None,
+            password: None,
+        }
+    }
+
+    /// Opens a connection, sends `connect` and returns the CONNACK reason.
+    pub async fn connect(addr: SocketAddr, connect: Connect) -> (Raw, codec::ConnAck) {
+        let mut raw = Raw::open(addr, connect.protocol).await;
+        raw.send(Packet::Connect(Box::new(connect))).await;
+        match raw.recv().await {
+            Some(Packet::ConnAck(connack)) => (raw, connack),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, packet: Packet) {
+        let mut out = BytesMut::new();
+        codec::encode(&packet, self.version, &mut out).expect("test packet encodes");
+        self.send_bytes(&out).await;
+    }
+
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        // The broker may already have closed the connection; tests check what comes back.
+        let _ = self.stream.write_all(bytes).await;
+    }
+
+    /// The next packet, or `None` once the broker closed the connection.
+    pub async fn recv(&mut self) -> Option<Packet> {
+        loop {
+            match codec::decode(&mut self.buf, Some(self.version), u32::MAX) {
+                Ok(Some(packet)) => return Some(packet),
+                Ok(None) => {}
+                Err(error) => panic!("broker sent an undecodable packet: {error}"),
+            }
+            match within("a packet from the broker", self.stream.read_buf(&mut self.buf)).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Reads until the broker closes the connection; returns the DISCONNECT reason if the
+    /// broker sent one (5.0), failing if anything else arrives first.
+    pub async fn expect_close(&mut self) -> Option<ReasonCode> {
+        let mut reason = None;
+        while let Some(packet) = self.recv().await {
+            match packet {
+                Packet::Disconnect(disconnect) => reason = Some(disconnect.reason),
+                other => panic!("expected the connection to close, got {other:?}"),
+            }
+        }
+        reason
+    }
+}
