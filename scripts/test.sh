@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, builds, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tallymq/target}"
+export TALLYMQ_PYTHON="${TALLYMQ_CACHE:-$HOME/.cache/tallymq}/venv/bin/python"
+cargo test --workspace --locked
