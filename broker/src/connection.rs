@@ -301,6 +301,11 @@ where
         if let Err(ending) = self.deliver().await {
             return ending;
         }
+        // Clients need not wait for CONNACK: packets that arrived with the CONNECT are
+        // already buffered and would otherwise wait for the next read.
+        if let Err(ending) = self.handle_input().await {
+            return ending;
+        }
         let session = self.session.clone();
         let mut last_heard = Instant::now();
         loop {
