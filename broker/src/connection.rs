@@ -381,6 +381,11 @@ where
             return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "a client may not send subscription identifiers".into()));
         }
         let topic = self.resolve_topic(&publish)?;
+        if publish.retain && !self.broker.config.mqtt.retain_available && self.version == ProtocolVersion::V5 {
+            // The CONNACK said Retain Available = 0, and PUBACK/PUBREC have no code for this:
+            // MQTT 5.0 section 3.3.1.3 has the server disconnect with 0x9A.
+            return Err(Ending::Violation(ReasonCode::RETAIN_NOT_SUPPORTED, "retained messages are not available".into()));
+        }
         let packet_id = publish.packet_id;
         if publish.qos == QoS::ExactlyOnce {
             let state = self.session.state.lock();
