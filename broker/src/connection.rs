@@ -723,6 +723,11 @@ where
         let size = self.write_buf.len() - start;
         if size > self.client_max_packet as usize {
             self.write_buf.truncate(start);
+            // Reason strings and user properties are left out rather than exceed the
+            // client's maximum (MQTT-3.1.2-25, MQTT-3.4.2-2 and the like for other packets).
+            if let Some(plain) = without_diagnostics(&packet) {
+                return self.send(plain);
+            }
             if let Packet::Publish(publish) = &packet {
                 // An alias set by a packet that never left must not be used later.
                 if let Some(alias) = publish.properties.topic_alias.filter(|_| !publish.topic.is_empty()) {
@@ -782,6 +787,28 @@ where
             self.broker.detach(attachment, departure).await;
         }
     }
+}
+
+/// The packet without its Reason String and User Properties, if it is a response that has any.
+fn without_diagnostics(packet: &Packet) -> Option<Packet> {
+    let strip = |properties: &AckProperties| {
+        (*properties != AckProperties::default()).then(AckProperties::default)
+    };
+    Some(match packet {
+        Packet::PubAck(p) => Packet::PubAck(PubResponse { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::PubRec(p) => Packet::PubRec(PubResponse { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::PubRel(p) => Packet::PubRel(PubResponse { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::PubComp(p) => Packet::PubComp(PubResponse { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::SubAck(p) => Packet::SubAck(SubAck { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::UnsubAck(p) => Packet::UnsubAck(UnsubAck { properties: strip(&p.properties)?, ..p.clone() }),
+        Packet::Disconnect(d) if d.properties.reason_string.is_some() || !d.properties.user_properties.is_empty() => {
+            let mut plain = d.clone();
+            plain.properties.reason_string = None;
+            plain.properties.user_properties.clear();
+            Packet::Disconnect(plain)
+        }
+        _ => return None,
+    })
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -424,6 +424,18 @@ async fn outbound_packets_above_the_clients_maximum_are_skipped() {
     nothing_pending(&mut sub).await;
 }
 
+#[tokio::test]
+async fn reason_string_is_left_out_rather_than_exceed_the_clients_maximum() {
+    let broker = start().await;
+    // Room for a PUBACK with a reason code, not for a reason string as well.
+    let (mut raw, _) = connect_ok(&broker, v5_with("tight", |c| c.properties.maximum_packet_size = Some(20))).await;
+    let ack = publish_acked(&mut raw, publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
+    assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
+    assert_eq!(ack.properties.reason_string, None);
+    raw.send(Packet::PingReq).await;
+    assert_eq!(next(&mut raw).await, Packet::PingResp);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Application properties
 // ---------------------------------------------------------------------------------------------
