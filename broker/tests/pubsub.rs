@@ -395,15 +395,13 @@ async fn dollar_topics_notice_and_root_wildcards() {
     }
     let mut watcher5 = Client::connect(&broker, Version::V5, "watcher5").await;
     watcher5.subscribe("#", 1).await;
-    let mut explicit = Client::connect(&broker, Version::V5, "explicit").await;
-    explicit.subscribe("$notice/pub4", 1).await;
-    explicit.subscribe("end", 1).await;
     let mut dollar = Client::connect(&broker, Version::V4, "dollar").await;
     dollar.subscribe("$x", 1).await;
     dollar.subscribe("end", 1).await;
 
     let mut publisher = Client::connect(&broker, Version::V4, "pub4").await;
     publisher.subscribe("$notice/pub4", 1).await;
+    publisher.subscribe("#", 1).await;
     let pkid = publisher.publish("$x", 1, false, b"refused").await;
     let notice = publisher.next_publish().await;
     assert_eq!(notice.topic, "$notice/pub4");
@@ -416,9 +414,7 @@ async fn dollar_topics_notice_and_root_wildcards() {
 
     assert_eq!(watcher.next_publish().await.topic, "end", "`#`, `+`, `+/+` must not match `$` topics");
     assert_eq!(watcher5.next_publish().await.topic, "end", "`#` must not match `$` topics");
-    let first = explicit.next_publish().await;
-    assert_eq!((first.topic.as_str(), first.payload), ("$notice/pub4", notice.payload));
-    assert_eq!(explicit.next_publish().await.topic, "end");
+    assert_eq!(publisher.next_publish().await.topic, "end", "one copy of the notice, and `#` adds none");
     assert_eq!(dollar.next_publish().await.topic, "end", "the refused message was delivered");
 }
 

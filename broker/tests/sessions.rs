@@ -484,6 +484,45 @@ async fn qos2_pubrel_is_resent_after_pubrec_v5() {
     redelivery(ProtocolVersion::V5, QoS::ExactlyOnce, StopAt::PubRel).await;
 }
 
+/// Several unacknowledged messages come back in the order they were first sent, each with its
+/// original packet id, before anything queued meanwhile.
+#[tokio::test]
+async fn unacked_messages_are_resent_in_order_before_queued_ones() {
+    let broker = start().await;
+    let (mut raw, _) = Raw::connect(broker.tcp, persistent(ProtocolVersion::V5, "sub", true)).await;
+    raw_subscribe(&mut raw, 1, "ro/t", QoS::AtLeastOnce).await;
+    let (mut publisher, _) = V4::connect(V4::options(broker.tcp, "pub")).await;
+    let mut first_ids = Vec::new();
+    for i in 0..5 {
+        v4_publish(&mut publisher, "ro/t", format!("m{i}").as_bytes()).await;
+        let p = raw_recv_publish(&mut raw).await;
+        assert_eq!(p.payload, format!("m{i}").into_bytes());
+        first_ids.push(p.packet_id);
+    }
+    // Acknowledge one in the middle: it must not come back.
+    raw.send(Packet::PubAck(PubResponse::success(first_ids[2]))).await;
+    raw.send(Packet::PingReq).await;
+    assert_eq!(raw.recv().await, Some(Packet::PingResp));
+    drop(raw);
+    wait_connected(&broker, 1).await;
+    v4_publish(&mut publisher, "ro/t", b"queued").await;
+
+    let (mut raw, connack) = Raw::connect(broker.tcp, persistent(ProtocolVersion::V5, "sub", false)).await;
+    check_connack(&connack, true);
+    let mut again = Vec::new();
+    for _ in 0..5 {
+        let p = raw_recv_publish(&mut raw).await;
+        again.push((p.packet_id, p.dup, String::from_utf8_lossy(&p.payload).into_owned()));
+    }
+    let expected: Vec<_> = [0, 1, 3, 4]
+        .into_iter()
+        .map(|i| (first_ids[i], true, format!("m{i}")))
+        .chain([(again[4].0, false, "queued".to_string())])
+        .collect();
+    assert_eq!(again, expected);
+    assert!(!first_ids[..2].contains(&again[4].0) && !first_ids[3..].contains(&again[4].0), "packet id still in use");
+}
+
 /// While the connection lives, an unacknowledged message is not sent again: the packets that
 /// arrive are exactly the publishes, in order, then the ping response.
 async fn no_retransmission_while_connected(version: ProtocolVersion) {

@@ -221,11 +221,9 @@ async fn will_delay_is_cancelled_by_a_reconnect() {
     let (dying, _) = V5::connect(options).await;
     dying.kill();
     let killed = Instant::now();
-    let mut back_options = V5::options(broker.tcp, "delayed");
+    // Clients typically come back with the same will; it must not go out while they are here.
+    let mut back_options = v5_with_will(&broker, "delayed", "wd/will", false, will_properties(Some(2)), Some(60));
     back_options.set_clean_start(false);
-    let mut connect = m5::ConnectProperties::new();
-    connect.session_expiry_interval = Some(60);
-    back_options.set_connect_properties(connect);
     let (back, connack) = V5::connect(back_options).await;
     assert!(connack.session_present);
     assert!(killed.elapsed() < Duration::from_millis(1500), "reconnected too late to test the cancel");
@@ -274,4 +272,20 @@ async fn will_delay_with_session_expiry_zero_publishes_at_once() {
     assert_eq!(next(&mut watcher).await, pair("wd/will", "delayed is gone"));
     let waited = killed.elapsed();
     assert!(waited < Duration::from_millis(900), "will after {waited:?}: the session ended at once");
+}
+
+/// A reconnect with Clean Start does not resume the session: it ends it, and with it the delay.
+#[tokio::test]
+async fn will_goes_out_when_a_clean_start_ends_the_session() {
+    let broker = start().await;
+    let mut watcher = watcher(&broker, "watcher", "wd/#").await;
+    let options = v5_with_will(&broker, "delayed", "wd/will", false, will_properties(Some(60)), Some(60));
+    let (dying, _) = V5::connect(options).await;
+    dying.kill();
+    let killed = Instant::now();
+    let (_fresh, connack) = V5::connect(V5::options(broker.tcp, "delayed")).await;
+    assert!(!connack.session_present);
+    assert_eq!(next(&mut watcher).await, pair("wd/will", "delayed is gone"));
+    let waited = killed.elapsed();
+    assert!(waited < Duration::from_millis(900), "will after {waited:?}: the clean start ended the session");
 }
