@@ -5,7 +5,7 @@
 //! and writes on one task: a client that stops reading only ever blocks its own task, while
 //! publishers reach it through its session's bounded queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,6 +152,10 @@ struct Connection<S> {
     client_max_packet: u32,
     /// Outbound QoS 1/2 messages allowed unacknowledged.
     max_inflight: usize,
+    /// In-flight messages of a resumed session not yet resent on this connection, in their
+    /// original order; they go out as the receive window allows, ahead of queued messages.
+    /// Every id here is also in the session's in-flight map.
+    resend: VecDeque<u16>,
     inbound_aliases: HashMap<u16, Arc<str>>,
     outbound_aliases: HashMap<Arc<str>, u16>,
     max_outbound_aliases: u16,
@@ -265,6 +269,7 @@ where
             idle_limit,
             client_max_packet: connect.properties.maximum_packet_size.unwrap_or(u32::MAX),
             max_inflight,
+            resend: VecDeque::new(),
             inbound_aliases: HashMap::new(),
             outbound_aliases: HashMap::new(),
             max_outbound_aliases: connect.properties.topic_alias_maximum.unwrap_or(0).min(mqtt.max_outbound_topic_aliases),
@@ -291,7 +296,8 @@ where
         tracing::debug!(%peer, client = %client_id, ?version, session_present, "client connected");
         connection.send(Packet::ConnAck(connack)).ok()?;
         if session_present {
-            connection.resend_inflight();
+            let ids = connection.session.state.lock().inflight_in_order().into_iter().map(|(id, _)| id);
+            connection.resend = ids.collect();
         }
         Some(connection)
     }
@@ -491,6 +497,8 @@ where
                 if rec.reason.is_error() {
                     // The receiver refused the message: the flow ends here.
                     state.inflight.remove(&rec.packet_id);
+                    drop(state);
+                    self.forget_resend(rec.packet_id);
                     return Ok(());
                 }
                 entry.stage = InflightStage::AwaitingComp;
@@ -499,6 +507,9 @@ where
             _ => false,
         };
         drop(state);
+        if known {
+            self.forget_resend(rec.packet_id);
+        }
         let mut pubrel = PubResponse::success(rec.packet_id);
         if !known {
             pubrel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -524,6 +535,8 @@ where
         });
         if matches {
             state.inflight.remove(&packet_id);
+            drop(state);
+            self.forget_resend(packet_id);
         } else {
             tracing::debug!(client = %self.client.client_id, packet_id, "acknowledgement for an unknown packet id ignored");
         }
@@ -620,10 +633,19 @@ where
         }
     }
 
-    /// After a session resumes: resend unacknowledged publishes (DUP) and pending PUBRELs.
+    /// After a session resumes: resend unacknowledged publishes (DUP) and pending PUBRELs,
+    /// in order, while the client's receive window has room (MQTT 5.0 section 4.9).
     fn resend_inflight(&mut self) {
-        let entries = self.session.state.lock().inflight_in_order();
-        for (packet_id, entry) in entries {
+        while let Some(&packet_id) = self.resend.front() {
+            let entry = {
+                let state = self.session.state.lock();
+                if state.inflight.len().saturating_sub(self.resend.len()) >= self.max_inflight {
+                    return;
+                }
+                state.inflight.get(&packet_id).cloned()
+            };
+            self.resend.pop_front();
+            let Some(entry) = entry else { continue };
             let packet = match entry.stage {
                 InflightStage::AwaitingAck => Packet::Publish(self.publish_packet(&entry.outgoing, packet_id, true)),
                 InflightStage::AwaitingComp => Packet::PubRel(PubResponse::success(packet_id)),
@@ -634,8 +656,16 @@ where
         }
     }
 
+    /// An acknowledged id no longer waits for its resend.
+    fn forget_resend(&mut self, packet_id: u16) {
+        if !self.resend.is_empty() {
+            self.resend.retain(|id| *id != packet_id);
+        }
+    }
+
     /// Moves queued messages to the wire while the client's in-flight window has room.
     async fn deliver(&mut self) -> Result<(), Ending> {
+        self.resend_inflight();
         let session = self.session.clone();
         loop {
             let now = Instant::now();

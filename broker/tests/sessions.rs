@@ -523,6 +523,38 @@ async fn unacked_messages_are_resent_in_order_before_queued_ones() {
     assert!(!first_ids[..2].contains(&again[4].0) && !first_ids[3..].contains(&again[4].0), "packet id still in use");
 }
 
+/// A client that comes back with a smaller Receive Maximum gets its unacknowledged messages
+/// resent only as fast as its window allows (MQTT 5.0 section 4.9), still in order and ahead of
+/// what was queued meanwhile.
+#[tokio::test]
+async fn resent_messages_respect_the_receive_maximum_of_the_new_connection() {
+    let broker = start().await;
+    let (mut raw, _) = Raw::connect(broker.tcp, persistent(ProtocolVersion::V5, "sub", true)).await;
+    raw_subscribe(&mut raw, 1, "rm/t", QoS::AtLeastOnce).await;
+    let (mut publisher, _) = V4::connect(V4::options(broker.tcp, "pub")).await;
+    for i in 0..3 {
+        v4_publish(&mut publisher, "rm/t", format!("m{i}").as_bytes()).await;
+        assert_eq!(raw_recv_publish(&mut raw).await.payload, format!("m{i}").into_bytes());
+    }
+    drop(raw);
+    wait_connected(&broker, 1).await;
+    v4_publish(&mut publisher, "rm/t", b"queued").await;
+
+    let mut connect = persistent(ProtocolVersion::V5, "sub", false);
+    connect.properties.receive_maximum = Some(1);
+    let (mut raw, connack) = Raw::connect(broker.tcp, connect).await;
+    check_connack(&connack, true);
+    for expected in ["m0", "m1", "m2", "queued"] {
+        let p = raw_recv_publish(&mut raw).await;
+        assert_eq!(String::from_utf8_lossy(&p.payload), expected);
+        assert_eq!(p.dup, expected != "queued");
+        // Nothing else may arrive while this one is unacknowledged: the ping answer comes first.
+        raw.send(Packet::PingReq).await;
+        assert_eq!(raw.recv().await, Some(Packet::PingResp), "a second PUBLISH exceeded receive maximum 1");
+        raw.send(Packet::PubAck(PubResponse::success(p.packet_id))).await;
+    }
+}
+
 /// While the connection lives, an unacknowledged message is not sent again: the packets that
 /// arrive are exactly the publishes, in order, then the ping response.
 async fn no_retransmission_while_connected(version: ProtocolVersion) {
