@@ -80,7 +80,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
         .with_context(|| format!("invalid log.level {:?}", config.log.level))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     std::fs::create_dir_all(&config.storage.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.storage.data_dir.display()))?;

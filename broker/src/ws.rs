@@ -25,6 +25,8 @@ pub async fn accept<S>(stream: S, path: &str, max_message_size: usize) -> Result
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // The callback's signature is tungstenite's, large error variant included.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, mut response: Response| -> Result<Response, ErrorResponse> {
         if request.uri().path() != path {
             let mut refusal = ErrorResponse::new(Some(format!("no MQTT endpoint at {}", request.uri().path())));
@@ -38,9 +40,11 @@ where
         }
         Ok(response)
     };
-    let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(max_message_size);
-    config.max_frame_size = Some(max_message_size);
+    let config = WebSocketConfig {
+        max_message_size: Some(max_message_size),
+        max_frame_size: Some(max_message_size),
+        ..WebSocketConfig::default()
+    };
     let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
     Ok(WsByteStream { inner: ws, pending: Bytes::new() })
 }
