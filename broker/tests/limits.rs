@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::*;
-use tallymq::codec::{
-    Connect, LastWill, Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS, ReasonCode, Subscribe,
-    SubscriptionOptions, Unsubscribe,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tallymq::codec::{LastWill, Packet, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode, Unsubscribe};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use ProtocolVersion::{V311, V5};
@@ -19,94 +16,13 @@ use ProtocolVersion::{V311, V5};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-async fn connect_ok(broker: &TestBroker, connect: Connect) -> (Raw, tallymq::codec::ConnAck) {
-    let (raw, connack) = Raw::connect(broker.tcp, connect).await;
-    assert_eq!(connack.reason, ReasonCode::SUCCESS, "CONNACK: {connack:?}");
-    (raw, connack)
-}
-
 async fn client(broker: &TestBroker, version: ProtocolVersion, id: &str) -> Raw {
     connect_ok(broker, Raw::connect_packet(version, id)).await.0
 }
 
-async fn next(raw: &mut Raw) -> Packet {
-    raw.recv().await.expect("the broker closed the connection unexpectedly")
-}
-
-async fn next_publish(raw: &mut Raw) -> Publish {
-    match next(raw).await {
-        Packet::Publish(publish) => publish,
-        other => panic!("expected a PUBLISH, got {other:?}"),
-    }
-}
-
-async fn subscribe(raw: &mut Raw, packet_id: u16, filters: &[(&str, QoS)]) -> Vec<ReasonCode> {
-    let filters = filters
-        .iter()
-        .map(|(filter, qos)| (filter.to_string(), SubscriptionOptions { qos: *qos, ..Default::default() }))
-        .collect();
-    raw.send(Packet::Subscribe(Subscribe { packet_id, subscription_identifier: None, user_properties: vec![], filters })).await;
-    match next(raw).await {
-        Packet::SubAck(suback) => {
-            assert_eq!(suback.packet_id, packet_id);
-            suback.reasons
-        }
-        other => panic!("expected SUBACK, got {other:?}"),
-    }
-}
-
-fn publish(topic: &str, qos: QoS, packet_id: u16, retain: bool, payload: &[u8]) -> Publish {
-    Publish {
-        dup: false,
-        qos,
-        retain,
-        topic: topic.to_string(),
-        packet_id: if qos == QoS::AtMostOnce { 0 } else { packet_id },
-        properties: PublishProperties::default(),
-        payload: Bytes::copy_from_slice(payload),
-    }
-}
-
-/// Sends a QoS 1 PUBLISH and returns the PUBACK reason.
-async fn publish_acked(raw: &mut Raw, publish: Publish) -> ReasonCode {
-    let packet_id = publish.packet_id;
-    raw.send(Packet::Publish(publish)).await;
-    match next(raw).await {
-        Packet::PubAck(ack) => {
-            assert_eq!(ack.packet_id, packet_id);
-            ack.reason
-        }
-        other => panic!("expected PUBACK, got {other:?}"),
-    }
-}
-
-/// Fails if anything but the answers to two PINGREQs arrives: anything deliverable is written
-/// before the second PINGRESP.
-async fn nothing_pending(raw: &mut Raw) {
-    raw.send(Packet::PingReq).await;
-    raw.send(Packet::PingReq).await;
-    for _ in 0..2 {
-        match next(raw).await {
-            Packet::PingResp => {}
-            other => panic!("expected nothing but PINGRESP, got {other:?}"),
-        }
-    }
-}
-
-/// Reads until the broker closes the connection; returns what it sent.
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut reply = Vec::new();
-    within("the broker to close the connection", async {
-        let mut chunk = [0u8; 256];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => reply.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    reply
+/// [`publish`] with the retain flag set.
+fn publish_retained(topic: &str, qos: QoS, packet_id: u16, payload: &[u8]) -> Publish {
+    Publish { retain: true, ..publish(topic, qos, packet_id, payload) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +49,7 @@ async fn connection_without_connect_is_closed_after_the_connect_timeout() {
 
     // The deadline applies to the CONNECT only: a client that connected in time stays.
     connected.send(Packet::PingReq).await;
-    assert_eq!(next(&mut connected).await, Packet::PingResp);
+    assert_eq!(connected.next().await, Packet::PingResp);
 }
 
 /// Connects with keep alive 1 s and returns the client and the instant the CONNECT was sent
@@ -181,7 +97,7 @@ async fn client_that_pings_in_time_stays_connected() {
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(700)).await;
         raw.send(Packet::PingReq).await;
-        assert_eq!(next(&mut raw).await, Packet::PingResp);
+        assert_eq!(raw.next().await, Packet::PingResp);
     }
 }
 
@@ -193,25 +109,25 @@ async fn client_that_pings_in_time_stays_connected() {
 async fn subscriptions_per_client_are_limited() {
     let broker = start_with(|c| c.mqtt.max_subscriptions_per_client = 2).await;
     let mut raw = client(&broker, V5, "subs").await;
-    let reasons = subscribe(&mut raw, 1, &[("a", QoS::AtLeastOnce), ("b", QoS::AtLeastOnce), ("c", QoS::AtLeastOnce)]).await;
+    let reasons = raw.subscribe(1, &[("a", QoS::AtLeastOnce), ("b", QoS::AtLeastOnce), ("c", QoS::AtLeastOnce)]).await;
     assert_eq!(reasons, [ReasonCode::GRANTED_QOS_1, ReasonCode::GRANTED_QOS_1, ReasonCode::QUOTA_EXCEEDED]);
     // Replacing an existing subscription is not a new one.
-    assert_eq!(subscribe(&mut raw, 2, &[("a", QoS::AtMostOnce)]).await, [ReasonCode::GRANTED_QOS_0]);
-    assert_eq!(subscribe(&mut raw, 3, &[("d", QoS::AtMostOnce)]).await, [ReasonCode::QUOTA_EXCEEDED]);
+    assert_eq!(raw.subscribe(2, &[("a", QoS::AtMostOnce)]).await, [ReasonCode::GRANTED_QOS_0]);
+    assert_eq!(raw.subscribe(3, &[("d", QoS::AtMostOnce)]).await, [ReasonCode::QUOTA_EXCEEDED]);
     // Unsubscribing frees a place.
     raw.send(Packet::Unsubscribe(Unsubscribe { packet_id: 4, user_properties: vec![], filters: vec!["b".into()] })).await;
-    assert!(matches!(next(&mut raw).await, Packet::UnsubAck(_)));
-    assert_eq!(subscribe(&mut raw, 5, &[("d", QoS::AtMostOnce)]).await, [ReasonCode::GRANTED_QOS_0]);
+    assert!(matches!(raw.next().await, Packet::UnsubAck(_)));
+    assert_eq!(raw.subscribe(5, &[("d", QoS::AtMostOnce)]).await, [ReasonCode::GRANTED_QOS_0]);
 
     // The refused filter really is not subscribed; the others are.
     let mut publisher = client(&broker, V5, "pub").await;
-    publish_acked(&mut publisher, publish("c", QoS::AtLeastOnce, 1, false, b"to c")).await;
-    publish_acked(&mut publisher, publish("d", QoS::AtLeastOnce, 2, false, b"to d")).await;
-    assert_eq!(&next_publish(&mut raw).await.payload[..], b"to d");
+    publisher.publish_acked(publish("c", QoS::AtLeastOnce, 1, b"to c")).await;
+    publisher.publish_acked(publish("d", QoS::AtLeastOnce, 2, b"to d")).await;
+    assert_eq!(&raw.next_publish().await.payload[..], b"to d");
 
     // 3.1.1 sees the refusal as 0x80.
     let mut old = client(&broker, V311, "subs-311").await;
-    let reasons = subscribe(&mut old, 1, &[("a", QoS::AtLeastOnce), ("b", QoS::AtMostOnce), ("c", QoS::AtLeastOnce)]).await;
+    let reasons = old.subscribe(1, &[("a", QoS::AtLeastOnce), ("b", QoS::AtMostOnce), ("c", QoS::AtLeastOnce)]).await;
     assert_eq!(reasons, [ReasonCode::GRANTED_QOS_1, ReasonCode::GRANTED_QOS_0, ReasonCode::UNSPECIFIED_ERROR]);
 }
 
@@ -233,28 +149,28 @@ async fn client_identifier_length_is_limited() {
 async fn retained_message_count_is_limited() {
     let broker = start_with(|c| c.mqtt.max_retained_messages = 2).await;
     let mut publisher = client(&broker, V5, "pub").await;
-    assert_eq!(publish_acked(&mut publisher, publish("r/1", QoS::AtLeastOnce, 1, true, b"one")).await, ReasonCode::SUCCESS);
-    assert_eq!(publish_acked(&mut publisher, publish("r/2", QoS::AtLeastOnce, 2, true, b"two")).await, ReasonCode::SUCCESS);
-    assert_eq!(publish_acked(&mut publisher, publish("r/3", QoS::AtLeastOnce, 3, true, b"three")).await, ReasonCode::QUOTA_EXCEEDED);
+    assert_eq!(publisher.publish_acked(publish_retained("r/1", QoS::AtLeastOnce, 1, b"one")).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish_retained("r/2", QoS::AtLeastOnce, 2, b"two")).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish_retained("r/3", QoS::AtLeastOnce, 3, b"three")).await.reason, ReasonCode::QUOTA_EXCEEDED);
     // Replacing an existing retained topic still works.
-    assert_eq!(publish_acked(&mut publisher, publish("r/1", QoS::AtLeastOnce, 4, true, b"one again")).await, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish_retained("r/1", QoS::AtLeastOnce, 4, b"one again")).await.reason, ReasonCode::SUCCESS);
 
     let mut sub = client(&broker, V5, "sub").await;
-    assert_eq!(subscribe(&mut sub, 1, &[("r/#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
+    assert_eq!(sub.subscribe(1, &[("r/#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
     let mut retained = Vec::new();
     for _ in 0..2 {
-        let p = next_publish(&mut sub).await;
+        let p = sub.next_publish().await;
         assert!(p.retain);
         sub.send(Packet::PubAck(PubResponse::success(p.packet_id))).await;
         retained.push((p.topic, p.payload));
     }
     retained.sort();
     assert_eq!(retained, [("r/1".to_string(), Bytes::from("one again")), ("r/2".to_string(), Bytes::from("two"))]);
-    nothing_pending(&mut sub).await;
+    sub.nothing_pending().await;
 
     // Deleting one (empty retained payload) makes room for another topic.
-    assert_eq!(publish_acked(&mut publisher, publish("r/2", QoS::AtLeastOnce, 5, true, b"")).await, ReasonCode::SUCCESS);
-    assert_eq!(publish_acked(&mut publisher, publish("r/3", QoS::AtLeastOnce, 6, true, b"three")).await, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish_retained("r/2", QoS::AtLeastOnce, 5, b"")).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish_retained("r/3", QoS::AtLeastOnce, 6, b"three")).await.reason, ReasonCode::SUCCESS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,9 +183,9 @@ async fn retained_publish_is_refused_when_retain_is_unavailable() {
     let (mut publisher, connack) = connect_ok(&broker, Raw::connect_packet(V5, "pub")).await;
     assert_eq!(connack.properties.retain_available, Some(false));
     // Plain publishes still work.
-    assert_eq!(publish_acked(&mut publisher, publish("t", QoS::AtLeastOnce, 1, false, b"x")).await, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(publish("t", QoS::AtLeastOnce, 1, b"x")).await.reason, ReasonCode::SUCCESS);
     // PUBACK has no reason code for this: the server disconnects with 0x9A (MQTT 5.0 3.3.1.3).
-    publisher.send(Packet::Publish(publish("t", QoS::AtLeastOnce, 2, true, b"x"))).await;
+    publisher.send(Packet::Publish(publish_retained("t", QoS::AtLeastOnce, 2, b"x"))).await;
     assert_eq!(publisher.expect_close().await, Some(ReasonCode::RETAIN_NOT_SUPPORTED));
 
     // A will with retain set is refused at CONNECT.
@@ -287,28 +203,28 @@ async fn retained_publish_is_refused_when_retain_is_unavailable() {
 
     // Nothing was retained.
     let mut sub = client(&broker, V5, "sub").await;
-    assert_eq!(subscribe(&mut sub, 1, &[("#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
-    nothing_pending(&mut sub).await;
+    assert_eq!(sub.subscribe(1, &[("#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
+    sub.nothing_pending().await;
 }
 
 #[tokio::test]
 async fn payload_marked_utf8_must_be_utf8() {
     let broker = start().await;
     let mut sub = client(&broker, V5, "sub").await;
-    subscribe(&mut sub, 1, &[("pf/#", QoS::AtLeastOnce)]).await;
+    sub.subscribe(1, &[("pf/#", QoS::AtLeastOnce)]).await;
     let mut publisher = client(&broker, V5, "pub").await;
 
-    let mut bad = publish("pf/a", QoS::AtLeastOnce, 1, false, &[b'o', b'k', 0xFF, 0xFE]);
+    let mut bad = publish("pf/a", QoS::AtLeastOnce, 1, &[b'o', b'k', 0xFF, 0xFE]);
     bad.properties.payload_format_indicator = Some(1);
-    assert_eq!(publish_acked(&mut publisher, bad).await, ReasonCode::PAYLOAD_FORMAT_INVALID);
+    assert_eq!(publisher.publish_acked(bad).await.reason, ReasonCode::PAYLOAD_FORMAT_INVALID);
     // The same bytes without the indicator are fine, and so is valid UTF-8 with it.
-    let unmarked = publish("pf/a", QoS::AtLeastOnce, 2, false, &[b'o', b'k', 0xFF, 0xFE]);
-    assert_eq!(publish_acked(&mut publisher, unmarked).await, ReasonCode::SUCCESS);
-    let mut good = publish("pf/a", QoS::AtLeastOnce, 3, false, "grüße".as_bytes());
+    let unmarked = publish("pf/a", QoS::AtLeastOnce, 2, &[b'o', b'k', 0xFF, 0xFE]);
+    assert_eq!(publisher.publish_acked(unmarked).await.reason, ReasonCode::SUCCESS);
+    let mut good = publish("pf/a", QoS::AtLeastOnce, 3, "grüße".as_bytes());
     good.properties.payload_format_indicator = Some(1);
-    assert_eq!(publish_acked(&mut publisher, good).await, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(good).await.reason, ReasonCode::SUCCESS);
 
     // The refused message was not delivered: the next two arrive first.
-    assert_eq!(&next_publish(&mut sub).await.payload[..], &[b'o', b'k', 0xFF, 0xFE]);
-    assert_eq!(&next_publish(&mut sub).await.payload[..], "grüße".as_bytes());
+    assert_eq!(&sub.next_publish().await.payload[..], &[b'o', b'k', 0xFF, 0xFE]);
+    assert_eq!(&sub.next_publish().await.payload[..], "grüße".as_bytes());
 }

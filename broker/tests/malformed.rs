@@ -10,8 +10,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use common::*;
 use tallymq::codec::{
-    self, AckProperties, ConnAck, Connect, Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS,
-    ReasonCode, SubAck, Subscribe, SubscriptionOptions, UnsubAck,
+    self, AckProperties, ConnAck, Packet, ProtocolVersion, PubResponse, QoS, ReasonCode, SubAck, SubscriptionOptions,
+    UnsubAck,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -62,38 +62,9 @@ impl PanicWatch {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn connect_packet(version: ProtocolVersion, client_id: &str) -> Connect {
-    Raw::connect_packet(version, client_id)
-}
-
 fn unique(prefix: &str) -> String {
     static NEXT: AtomicU16 = AtomicU16::new(1);
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn next(raw: &mut Raw) -> Packet {
-    raw.recv().await.expect("the broker closed the connection unexpectedly")
-}
-
-fn publish(topic: &str, qos: QoS, packet_id: u16, payload: &[u8]) -> Publish {
-    Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic: topic.to_string(),
-        packet_id,
-        properties: PublishProperties::default(),
-        payload: Bytes::copy_from_slice(payload),
-    }
-}
-
-fn subscribe_packet(packet_id: u16, filters: &[(&str, SubscriptionOptions)]) -> Packet {
-    Packet::Subscribe(Subscribe {
-        packet_id,
-        subscription_identifier: None,
-        user_properties: vec![],
-        filters: filters.iter().map(|(f, o)| (f.to_string(), *o)).collect(),
-    })
 }
 
 fn qos(qos: QoS) -> SubscriptionOptions {
@@ -102,22 +73,22 @@ fn qos(qos: QoS) -> SubscriptionOptions {
 
 /// A connected 5.0 client subscribed to `health/#`, to check that the broker keeps serving.
 async fn bystander(broker: &TestBroker) -> Raw {
-    let (mut raw, connack) = Raw::connect(broker.tcp, connect_packet(V5, "bystander")).await;
+    let (mut raw, connack) = Raw::connect(broker.tcp, Raw::connect_packet(V5, "bystander")).await;
     assert_eq!(connack.reason, ReasonCode::SUCCESS);
     raw.send(subscribe_packet(1, &[("health/#", qos(QoS::AtLeastOnce))])).await;
-    assert!(matches!(next(&mut raw).await, Packet::SubAck(_)));
+    assert!(matches!(raw.next().await, Packet::SubAck(_)));
     raw
 }
 
 /// The bystander still answers pings, and a new client can connect and reach it.
 async fn still_serving(broker: &TestBroker, bystander: &mut Raw) {
     bystander.send(Packet::PingReq).await;
-    assert_eq!(next(bystander).await, Packet::PingResp);
-    let (mut publisher, connack) = Raw::connect(broker.tcp, connect_packet(V311, &unique("health"))).await;
+    assert_eq!(bystander.next().await, Packet::PingResp);
+    let (mut publisher, connack) = Raw::connect(broker.tcp, Raw::connect_packet(V311, &unique("health"))).await;
     assert_eq!(connack.reason, ReasonCode::SUCCESS);
     publisher.send(Packet::Publish(publish("health/check", QoS::AtLeastOnce, 9, b"ok"))).await;
-    assert_eq!(next(&mut publisher).await, Packet::PubAck(PubResponse::success(9)));
-    match next(bystander).await {
+    assert_eq!(publisher.next().await, Packet::PubAck(PubResponse::success(9)));
+    match bystander.next().await {
         Packet::Publish(p) => {
             assert_eq!((p.topic.as_str(), &p.payload[..]), ("health/check", &b"ok"[..]));
             bystander.send(Packet::PubAck(PubResponse::success(p.packet_id))).await;
@@ -129,7 +100,7 @@ async fn still_serving(broker: &TestBroker, bystander: &mut Raw) {
 /// Connects a fresh client of `version`, sends `bytes` after the CONNACK, and returns the
 /// DISCONNECT reason the broker closed with (`None`: closed without one).
 async fn close_after_connect(broker: &TestBroker, version: ProtocolVersion, bytes: &[u8]) -> Option<ReasonCode> {
-    let (mut raw, connack) = Raw::connect(broker.tcp, connect_packet(version, &unique("bad"))).await;
+    let (mut raw, connack) = Raw::connect(broker.tcp, Raw::connect_packet(version, &unique("bad"))).await;
     assert_eq!(connack.reason, ReasonCode::SUCCESS);
     raw.send_bytes(bytes).await;
     raw.expect_close().await
@@ -152,21 +123,6 @@ async fn reply_to_first_bytes(broker: &TestBroker, bytes: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(broker.tcp).await.unwrap();
     stream.write_all(bytes).await.unwrap();
     read_until_closed(&mut stream).await
-}
-
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut reply = Vec::new();
-    within("the broker to close the connection", async {
-        let mut chunk = [0u8; 1024];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => reply.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    reply
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,12 +267,12 @@ async fn second_connect_is_a_protocol_error() {
     let broker = start().await;
     let watch = PanicWatch::new();
     let mut others = bystander(&broker).await;
-    let again = Packet::Connect(Box::new(connect_packet(V5, "again")));
+    let again = Packet::Connect(Box::new(Raw::connect_packet(V5, "again")));
     assert_eq!(close_after_packet(&broker, V5, again).await, Some(ReasonCode::PROTOCOL_ERROR));
-    let again = Packet::Connect(Box::new(connect_packet(V311, "again")));
+    let again = Packet::Connect(Box::new(Raw::connect_packet(V311, "again")));
     assert_eq!(close_after_packet(&broker, V311, again).await, None);
     // A second CONNECT naming the bystander's client id must not take its session over.
-    let takeover = Packet::Connect(Box::new(connect_packet(V5, "bystander")));
+    let takeover = Packet::Connect(Box::new(Raw::connect_packet(V5, "bystander")));
     assert_eq!(close_after_packet(&broker, V5, takeover).await, Some(ReasonCode::PROTOCOL_ERROR));
     still_serving(&broker, &mut others).await;
     watch.assert_none();
@@ -383,7 +339,7 @@ async fn invalid_filter_is_refused_while_valid_ones_in_the_same_subscribe_work()
     let watch = PanicWatch::new();
     let mut others = bystander(&broker).await;
     for (version, refused) in [(V5, ReasonCode::TOPIC_FILTER_INVALID), (V311, ReasonCode::UNSPECIFIED_ERROR)] {
-        let (mut raw, _) = Raw::connect(broker.tcp, connect_packet(version, &unique("subs"))).await;
+        let (mut raw, _) = Raw::connect(broker.tcp, Raw::connect_packet(version, &unique("subs"))).await;
         let filters = [
             ("valid/a", qos(QoS::AtLeastOnce)),
             ("a/#/b", qos(QoS::AtLeastOnce)),
@@ -391,7 +347,7 @@ async fn invalid_filter_is_refused_while_valid_ones_in_the_same_subscribe_work()
             ("valid/+/c", qos(QoS::AtMostOnce)),
         ];
         raw.send(subscribe_packet(3, &filters)).await;
-        match next(&mut raw).await {
+        match raw.next().await {
             Packet::SubAck(suback) => {
                 assert_eq!(suback.packet_id, 3);
                 assert_eq!(suback.reasons, [ReasonCode::GRANTED_QOS_1, refused, refused, ReasonCode::GRANTED_QOS_0], "{version:?}");
@@ -403,7 +359,7 @@ async fn invalid_filter_is_refused_while_valid_ones_in_the_same_subscribe_work()
         raw.send(Packet::Publish(publish("valid/b/c", QoS::AtLeastOnce, 2, b"two"))).await;
         let mut got = Vec::new();
         while got.len() < 2 {
-            match next(&mut raw).await {
+            match raw.next().await {
                 Packet::Publish(p) => {
                     if p.qos != QoS::AtMostOnce {
                         raw.send(Packet::PubAck(PubResponse::success(p.packet_id))).await;
@@ -470,7 +426,7 @@ impl Rng {
 
 /// A valid session: every packet type a client sends, with properties where 5.0 has them.
 fn seed_packets(version: ProtocolVersion) -> Vec<Packet> {
-    let mut connect = connect_packet(version, &format!("fuzz-{version:?}"));
+    let mut connect = Raw::connect_packet(version, &format!("fuzz-{version:?}"));
     connect.username = Some("user".into());
     connect.password = Some(Bytes::from_static(b"pass"));
     connect.will = Some(codec::LastWill {

@@ -11,8 +11,7 @@ use std::collections::VecDeque;
 use common::*;
 use rumqttc::v5::mqttbytes::v5 as m5;
 use tallymq::codec::{
-    Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS, ReasonCode, Subscribe, SubscriptionOptions,
-    Unsubscribe,
+    Packet, ProtocolVersion, PubResponse, QoS, ReasonCode, Subscribe, SubscriptionOptions, Unsubscribe,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,39 +249,6 @@ fn filter(path: &str, qos: u8) -> m5::Filter {
     m5::Filter::new(path, qos5(qos))
 }
 
-async fn raw_subscribe(raw: &mut Raw, packet_id: u16, filters: &[(&str, QoS)]) -> Vec<ReasonCode> {
-    let filters = filters
-        .iter()
-        .map(|(f, qos)| (f.to_string(), SubscriptionOptions { qos: *qos, ..Default::default() }))
-        .collect();
-    raw.send(Packet::Subscribe(Subscribe {
-        packet_id,
-        subscription_identifier: None,
-        user_properties: vec![],
-        filters,
-    }))
-    .await;
-    match raw.recv().await {
-        Some(Packet::SubAck(suback)) => {
-            assert_eq!(suback.packet_id, packet_id);
-            suback.reasons
-        }
-        other => panic!("expected SUBACK, got {other:?}"),
-    }
-}
-
-fn raw_publish(topic: &str, qos: QoS, packet_id: u16, payload: &'static [u8]) -> Packet {
-    Packet::Publish(Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic: topic.to_string(),
-        packet_id,
-        properties: PublishProperties::default(),
-        payload: bytes::Bytes::from_static(payload),
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // QoS
 
@@ -471,21 +437,9 @@ async fn overlapping_subscriptions_v5_one_copy_with_every_identifier() {
         ("o/a/#", QoS::AtMostOnce, Some(300)),
     ];
     for (i, (f, qos, id)) in subscriptions.into_iter().enumerate() {
+        // The packet identifier of the SUBACK is checked by `subscribe_with`.
         let packet_id = i as u16 + 1;
-        let filters = vec![(f.to_string(), SubscriptionOptions { qos, ..Default::default() })];
-        sub.send(Packet::Subscribe(Subscribe {
-            packet_id,
-            subscription_identifier: id,
-            user_properties: vec![],
-            filters,
-        }))
-        .await;
-        match sub.recv().await {
-            Some(Packet::SubAck(ack)) => {
-                assert_eq!((ack.packet_id, ack.reasons), (packet_id, vec![ReasonCode(qos as u8)]))
-            }
-            other => panic!("expected SUBACK, got {other:?}"),
-        }
+        assert_eq!(sub.subscribe_with(packet_id, id, &[(f, qos)]).await, [ReasonCode(qos as u8)]);
     }
     let mut publisher = Client::connect(&broker, Version::V5, "pub").await;
     publisher.publish("o/a", 2, false, b"one").await;
@@ -567,9 +521,9 @@ async fn retain_as_published_keeps_or_clears_the_flag_on_live_forwarding() {
 
     let got = keep.next_publish().await;
     assert_eq!((got.topic.as_str(), got.retain), ("rap/t", true), "Retain As Published keeps the flag");
-    assert_eq!((keep.next_publish().await.retain), false, "a non-retained message stays non-retained");
-    assert_eq!(clear.next_publish().await.retain, false, "without Retain As Published the flag is cleared");
-    assert_eq!(old.next_publish().await.retain, false, "3.1.1 clears the flag on established subscriptions");
+    assert!(!keep.next_publish().await.retain, "a non-retained message stays non-retained");
+    assert!(!clear.next_publish().await.retain, "without Retain As Published the flag is cleared");
+    assert!(!old.next_publish().await.retain, "3.1.1 clears the flag on established subscriptions");
 
     // A new subscription gets the stored message with the flag set, whatever the option says.
     let mut late = Client::connect(&broker, Version::V5, "late").await;
@@ -765,7 +719,7 @@ async fn unsuback_v5_reports_missing_subscriptions() {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "raw")).await;
     assert_eq!(
-        raw_subscribe(&mut raw, 1, &[("u/a", QoS::AtLeastOnce), ("$share/g/u/b", QoS::AtLeastOnce)]).await,
+        raw.subscribe(1, &[("u/a", QoS::AtLeastOnce), ("$share/g/u/b", QoS::AtLeastOnce)]).await,
         [ReasonCode::GRANTED_QOS_1, ReasonCode::GRANTED_QOS_1]
     );
     let filters = ["u/a", "u/never", "$share/g/u/b", "u/a", "$share/h/u/b"].map(String::from).to_vec();
@@ -800,21 +754,21 @@ async fn refused_publish_v5_is_acknowledged_with_0x87_and_not_delivered() {
 
     let (mut raw, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "raw")).await;
     assert_eq!(
-        raw_subscribe(&mut raw, 1, &[("$notice/raw", QoS::AtLeastOnce), ("end", QoS::AtMostOnce)]).await,
+        raw.subscribe(1, &[("$notice/raw", QoS::AtLeastOnce), ("end", QoS::AtMostOnce)]).await,
         [ReasonCode::GRANTED_QOS_1, ReasonCode::GRANTED_QOS_0]
     );
-    raw.send(raw_publish("$reserved", QoS::AtLeastOnce, 7, b"no")).await;
+    raw.send(publish_packet("$reserved", QoS::AtLeastOnce, 7, b"no")).await;
     match raw.recv().await {
         Some(Packet::PubAck(ack)) => assert_eq!((ack.packet_id, ack.reason), (7, ReasonCode::NOT_AUTHORIZED)),
         other => panic!("expected PUBACK, got {other:?}"),
     }
-    raw.send(raw_publish("$reserved", QoS::ExactlyOnce, 8, b"no")).await;
+    raw.send(publish_packet("$reserved", QoS::ExactlyOnce, 8, b"no")).await;
     match raw.recv().await {
         Some(Packet::PubRec(rec)) => assert_eq!((rec.packet_id, rec.reason), (8, ReasonCode::NOT_AUTHORIZED)),
         other => panic!("expected PUBREC, got {other:?}"),
     }
     // The client learnt the reason from the acknowledgement: no notice for it.
-    raw.send(raw_publish("end", QoS::AtMostOnce, 0, b"end")).await;
+    raw.send(publish_packet("end", QoS::AtMostOnce, 0, b"end")).await;
     match raw.recv().await {
         Some(Packet::Publish(p)) => assert_eq!(p.topic, "end", "expected the sentinel, got {p:?}"),
         other => panic!("expected the sentinel, got {other:?}"),
@@ -837,7 +791,7 @@ async fn slow_subscribers_do_not_hold_up_others() {
 
     // Stalled at QoS 1: reads its SUBACK, then nothing until the end.
     let (mut stalled, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "stalled")).await;
-    raw_subscribe(&mut stalled, 1, &[("burst", QoS::AtLeastOnce)]).await;
+    stalled.subscribe(1, &[("burst", QoS::AtLeastOnce)]).await;
     // Stalled at QoS 0 behind a tiny receive buffer: never reads again.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("receive buffer");

@@ -7,23 +7,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rumqttc::v5::mqttbytes::v5 as m5;
-use tallymq::codec::{
-    ConnAck, Connect, Disconnect, Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS, ReasonCode,
-    Subscribe, SubscriptionOptions,
-};
+use tallymq::codec::{ConnAck, Connect, Disconnect, Packet, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode};
 
 const Q1: rumqttc::QoS = rumqttc::QoS::AtLeastOnce;
 const Q1_5: rumqttc::v5::mqttbytes::QoS = rumqttc::v5::mqttbytes::QoS::AtLeastOnce;
-
-/// Polls broker state until `condition` holds, failing after [`WAIT`].
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    within(what, async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-}
 
 /// Waits until the broker has detached every connection but `remaining` (the session task is
 /// done: nothing more goes to the old connection, its will and expiry are settled).
@@ -94,40 +81,6 @@ fn persistent(version: ProtocolVersion, id: &str, first: bool) -> Connect {
         ProtocolVersion::V311 => connect_packet(version, id, false, None),
         ProtocolVersion::V5 => connect_packet(version, id, first, Some(60)),
     }
-}
-
-async fn raw_subscribe(raw: &mut Raw, packet_id: u16, filter: &str, qos: QoS) {
-    let filters = vec![(filter.to_string(), SubscriptionOptions { qos, ..Default::default() })];
-    raw.send(Packet::Subscribe(Subscribe {
-        packet_id,
-        subscription_identifier: None,
-        user_properties: vec![],
-        filters,
-    }))
-    .await;
-    match raw.recv().await {
-        Some(Packet::SubAck(ack)) => assert_eq!((ack.packet_id, ack.reasons), (packet_id, vec![ReasonCode(qos as u8)])),
-        other => panic!("expected SUBACK, got {other:?}"),
-    }
-}
-
-async fn raw_recv_publish(raw: &mut Raw) -> Publish {
-    match raw.recv().await {
-        Some(Packet::Publish(publish)) => publish,
-        other => panic!("expected PUBLISH, got {other:?}"),
-    }
-}
-
-fn publish_packet(topic: &str, qos: QoS, packet_id: u16, dup: bool, payload: &'static [u8]) -> Packet {
-    Packet::Publish(Publish {
-        dup,
-        qos,
-        retain: false,
-        topic: topic.to_string(),
-        packet_id,
-        properties: PublishProperties::default(),
-        payload: bytes::Bytes::from_static(payload),
-    })
 }
 
 fn check_connack(connack: &ConnAck, session_present: bool) {
@@ -241,7 +194,7 @@ async fn v5_disconnect_raises_session_expiry() {
     let (mut raw, connack) =
         Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "raise", true, Some(1))).await;
     check_connack(&connack, false);
-    raw_subscribe(&mut raw, 1, "q/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "q/t", QoS::AtLeastOnce).await;
     disconnect_with_expiry(&mut raw, 60).await;
     assert_eq!(raw.expect_close().await, None, "a valid DISCONNECT gets no DISCONNECT back");
     wait_connected(&broker, 0).await;
@@ -254,14 +207,14 @@ async fn v5_disconnect_raises_session_expiry() {
     let (mut raw, connack) =
         Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "raise", false, Some(60))).await;
     check_connack(&connack, true);
-    assert_eq!(&raw_recv_publish(&mut raw).await.payload[..], b"kept");
+    assert_eq!(&raw.next_publish().await.payload[..], b"kept");
 }
 
 #[tokio::test]
 async fn v5_disconnect_lowers_session_expiry_to_zero() {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "lower", true, Some(60))).await;
-    raw_subscribe(&mut raw, 1, "q/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "q/t", QoS::AtLeastOnce).await;
     disconnect_with_expiry(&mut raw, 0).await;
     assert_eq!(raw.expect_close().await, None);
     let (_raw, connack) = Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "lower", false, Some(60))).await;
@@ -272,7 +225,7 @@ async fn v5_disconnect_lowers_session_expiry_to_zero() {
 async fn v5_disconnect_may_not_raise_session_expiry_from_zero() {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "zero", true, None)).await;
-    raw_subscribe(&mut raw, 1, "q/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "q/t", QoS::AtLeastOnce).await;
     disconnect_with_expiry(&mut raw, 60).await;
     assert_eq!(raw.expect_close().await, Some(ReasonCode::PROTOCOL_ERROR));
     let (_raw, connack) = Raw::connect(broker.tcp, connect_packet(ProtocolVersion::V5, "zero", false, None)).await;
@@ -309,9 +262,9 @@ async fn empty_client_id_v5_gets_an_assigned_identifier() {
     assert_ne!(assigned, other, "assigned identifiers are unique");
 
     // The assigned identifier is the client's identity: its notices use it.
-    raw_subscribe(&mut raw, 1, &format!("$notice/{assigned}"), QoS::AtLeastOnce).await;
-    raw.send(publish_packet("$x", QoS::AtMostOnce, 0, false, b"refused")).await;
-    let notice = raw_recv_publish(&mut raw).await;
+    raw.subscribe_granted(1, &format!("$notice/{assigned}"), QoS::AtLeastOnce).await;
+    raw.send(publish_packet("$x", QoS::AtMostOnce, 0, b"refused")).await;
+    let notice = raw.next_publish().await;
     assert_eq!(notice.topic, format!("$notice/{assigned}"));
 
     // A client id given in CONNECT is not replaced.
@@ -397,7 +350,7 @@ async fn redelivery(version: ProtocolVersion, qos: QoS, stop: StopAt) {
     let broker = start().await;
     let (mut raw, connack) = Raw::connect(broker.tcp, persistent(version, "sub", true)).await;
     check_connack(&connack, false);
-    raw_subscribe(&mut raw, 1, "rd/t", qos).await;
+    raw.subscribe_granted(1, "rd/t", qos).await;
     let (publisher, _) = V5::connect(V5::options(broker.tcp, "pub")).await;
     publisher
         .client
@@ -405,7 +358,7 @@ async fn redelivery(version: ProtocolVersion, qos: QoS, stop: StopAt) {
         .await
         .expect("publish queued");
 
-    let first = raw_recv_publish(&mut raw).await;
+    let first = raw.next_publish().await;
     assert_eq!((first.dup, first.qos, &first.payload[..]), (false, qos, &b"m"[..]));
     let packet_id = first.packet_id;
     assert_ne!(packet_id, 0);
@@ -422,7 +375,7 @@ async fn redelivery(version: ProtocolVersion, qos: QoS, stop: StopAt) {
     check_connack(&connack, true);
     match stop {
         StopAt::Publish => {
-            let again = raw_recv_publish(&mut raw).await;
+            let again = raw.next_publish().await;
             assert_eq!(
                 (again.dup, again.qos, again.packet_id, &again.topic[..], &again.payload[..]),
                 (true, qos, packet_id, "rd/t", &b"m"[..])
@@ -450,7 +403,7 @@ async fn redelivery(version: ProtocolVersion, qos: QoS, stop: StopAt) {
     }
     // The flow is complete: the next message is new, not the old one again.
     publisher.client.publish("rd/t", rumqttc::v5::mqttbytes::QoS::AtMostOnce, false, "next").await.expect("queued");
-    let next = raw_recv_publish(&mut raw).await;
+    let next = raw.next_publish().await;
     assert_eq!((&next.payload[..], next.dup), (&b"next"[..], false));
 }
 
@@ -490,12 +443,12 @@ async fn qos2_pubrel_is_resent_after_pubrec_v5() {
 async fn unacked_messages_are_resent_in_order_before_queued_ones() {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, persistent(ProtocolVersion::V5, "sub", true)).await;
-    raw_subscribe(&mut raw, 1, "ro/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "ro/t", QoS::AtLeastOnce).await;
     let (mut publisher, _) = V4::connect(V4::options(broker.tcp, "pub")).await;
     let mut first_ids = Vec::new();
     for i in 0..5 {
         v4_publish(&mut publisher, "ro/t", format!("m{i}").as_bytes()).await;
-        let p = raw_recv_publish(&mut raw).await;
+        let p = raw.next_publish().await;
         assert_eq!(p.payload, format!("m{i}").into_bytes());
         first_ids.push(p.packet_id);
     }
@@ -511,7 +464,7 @@ async fn unacked_messages_are_resent_in_order_before_queued_ones() {
     check_connack(&connack, true);
     let mut again = Vec::new();
     for _ in 0..5 {
-        let p = raw_recv_publish(&mut raw).await;
+        let p = raw.next_publish().await;
         again.push((p.packet_id, p.dup, String::from_utf8_lossy(&p.payload).into_owned()));
     }
     let expected: Vec<_> = [0, 1, 3, 4]
@@ -530,11 +483,11 @@ async fn unacked_messages_are_resent_in_order_before_queued_ones() {
 async fn resent_messages_respect_the_receive_maximum_of_the_new_connection() {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, persistent(ProtocolVersion::V5, "sub", true)).await;
-    raw_subscribe(&mut raw, 1, "rm/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "rm/t", QoS::AtLeastOnce).await;
     let (mut publisher, _) = V4::connect(V4::options(broker.tcp, "pub")).await;
     for i in 0..3 {
         v4_publish(&mut publisher, "rm/t", format!("m{i}").as_bytes()).await;
-        assert_eq!(raw_recv_publish(&mut raw).await.payload, format!("m{i}").into_bytes());
+        assert_eq!(raw.next_publish().await.payload, format!("m{i}").into_bytes());
     }
     drop(raw);
     wait_connected(&broker, 1).await;
@@ -545,7 +498,7 @@ async fn resent_messages_respect_the_receive_maximum_of_the_new_connection() {
     let (mut raw, connack) = Raw::connect(broker.tcp, connect).await;
     check_connack(&connack, true);
     for expected in ["m0", "m1", "m2", "queued"] {
-        let p = raw_recv_publish(&mut raw).await;
+        let p = raw.next_publish().await;
         assert_eq!(String::from_utf8_lossy(&p.payload), expected);
         assert_eq!(p.dup, expected != "queued");
         // Nothing else may arrive while this one is unacknowledged: the ping answer comes first.
@@ -560,7 +513,7 @@ async fn resent_messages_respect_the_receive_maximum_of_the_new_connection() {
 async fn no_retransmission_while_connected(version: ProtocolVersion) {
     let broker = start().await;
     let (mut raw, _) = Raw::connect(broker.tcp, persistent(version, "sub", true)).await;
-    raw_subscribe(&mut raw, 1, "lv/#", QoS::ExactlyOnce).await;
+    raw.subscribe_granted(1, "lv/#", QoS::ExactlyOnce).await;
     let (mut publisher, _) = V4::connect(V4::options(broker.tcp, "pub")).await;
     let mut received = Vec::new();
     for round in 0..2 {
@@ -568,7 +521,7 @@ async fn no_retransmission_while_connected(version: ProtocolVersion) {
         v4_publish(&mut publisher, &topic, b"unacked").await;
         publisher.client.publish(&topic, rumqttc::QoS::AtMostOnce, false, "marker").await.expect("queued");
         for _ in 0..2 {
-            let p = raw_recv_publish(&mut raw).await;
+            let p = raw.next_publish().await;
             received.push((p.topic, p.qos, p.dup, String::from_utf8_lossy(&p.payload).into_owned()));
         }
     }
@@ -605,7 +558,7 @@ async fn inbound_qos2_exactly_once_across_reconnect(version: ProtocolVersion) {
     v4_subscribe(&mut sub, "x2/#", rumqttc::QoS::ExactlyOnce).await;
 
     let (mut raw, _) = Raw::connect(broker.tcp, persistent(version, "pub", true)).await;
-    raw.send(publish_packet("x2/t", QoS::ExactlyOnce, 10, false, b"once")).await;
+    raw.send(publish_packet("x2/t", QoS::ExactlyOnce, 10, b"once")).await;
     match raw.recv().await {
         Some(Packet::PubRec(rec)) => assert_eq!((rec.packet_id, rec.reason), (10, ReasonCode::SUCCESS)),
         other => panic!("expected PUBREC, got {other:?}"),
@@ -616,7 +569,7 @@ async fn inbound_qos2_exactly_once_across_reconnect(version: ProtocolVersion) {
 
     let (mut raw, connack) = Raw::connect(broker.tcp, persistent(version, "pub", false)).await;
     check_connack(&connack, true);
-    raw.send(publish_packet("x2/t", QoS::ExactlyOnce, 10, true, b"once")).await;
+    raw.send(Packet::Publish(Publish { dup: true, ..publish("x2/t", QoS::ExactlyOnce, 10, b"once") })).await;
     match raw.recv().await {
         Some(Packet::PubRec(rec)) => assert_eq!((rec.packet_id, rec.reason), (10, ReasonCode::SUCCESS)),
         other => panic!("expected PUBREC for the resent PUBLISH, got {other:?}"),
@@ -626,11 +579,11 @@ async fn inbound_qos2_exactly_once_across_reconnect(version: ProtocolVersion) {
         Some(Packet::PubComp(comp)) => assert_eq!((comp.packet_id, comp.reason), (10, ReasonCode::SUCCESS)),
         other => panic!("expected PUBCOMP, got {other:?}"),
     }
-    raw.send(publish_packet("x2/end", QoS::AtMostOnce, 0, false, b"end")).await;
+    raw.send(publish_packet("x2/end", QoS::AtMostOnce, 0, b"end")).await;
     assert_eq!(sub.next_publish().await.topic, "x2/end", "the resent QoS 2 message was delivered twice");
 
     // After PUBREL the packet id is free again: the same id is a new message.
-    raw.send(publish_packet("x2/t", QoS::ExactlyOnce, 10, false, b"again")).await;
+    raw.send(publish_packet("x2/t", QoS::ExactlyOnce, 10, b"again")).await;
     match raw.recv().await {
         Some(Packet::PubRec(rec)) => assert_eq!((rec.packet_id, rec.reason), (10, ReasonCode::SUCCESS)),
         other => panic!("expected PUBREC, got {other:?}"),
@@ -654,7 +607,7 @@ async fn inbound_qos2_exactly_once_across_reconnect_v5() {
 async fn offline_queue_is_bounded(version: ProtocolVersion) {
     let broker = start_with(|config| config.mqtt.max_queued_messages = 10).await;
     let (mut raw, _) = Raw::connect(broker.tcp, persistent(version, "offline", true)).await;
-    raw_subscribe(&mut raw, 1, "ob/t", QoS::AtLeastOnce).await;
+    raw.subscribe_granted(1, "ob/t", QoS::AtLeastOnce).await;
     raw.send(Packet::Disconnect(Disconnect::new(ReasonCode::NORMAL_DISCONNECTION))).await;
     raw.expect_close().await;
     wait_connected(&broker, 0).await;
@@ -667,13 +620,13 @@ async fn offline_queue_is_bounded(version: ProtocolVersion) {
     check_connack(&connack, true);
     let mut received = Vec::new();
     for _ in 0..10 {
-        let p = raw_recv_publish(&mut raw).await;
+        let p = raw.next_publish().await;
         raw.send(Packet::PubAck(PubResponse::success(p.packet_id))).await;
         received.push(String::from_utf8_lossy(&p.payload).into_owned());
     }
     assert_eq!(received, (0..10).map(|i| format!("m{i}")).collect::<Vec<_>>(), "the first 10, in order");
     v4_publish(&mut publisher, "ob/t", b"marker").await;
-    assert_eq!(&raw_recv_publish(&mut raw).await.payload[..], b"marker", "more than 10 were queued");
+    assert_eq!(&raw.next_publish().await.payload[..], b"marker", "more than 10 were queued");
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use common::*;
 use tallymq::codec::{
     Auth, AuthProperties, Connect, Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS, ReasonCode,
-    Subscribe, SubscriptionOptions,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -26,90 +25,6 @@ fn v5_with(client_id: &str, adjust: impl FnOnce(&mut Connect)) -> Connect {
     connect
 }
 
-/// Connects and insists on a successful CONNACK.
-async fn connect_ok(broker: &TestBroker, connect: Connect) -> (Raw, tallymq::codec::ConnAck) {
-    let (raw, connack) = Raw::connect(broker.tcp, connect).await;
-    assert_eq!(connack.reason, ReasonCode::SUCCESS, "CONNACK: {connack:?}");
-    (raw, connack)
-}
-
-async fn next(raw: &mut Raw) -> Packet {
-    raw.recv().await.expect("the broker closed the connection unexpectedly")
-}
-
-/// The next packet, which must be a PUBLISH.
-async fn next_publish(raw: &mut Raw) -> Publish {
-    match next(raw).await {
-        Packet::Publish(publish) => publish,
-        other => panic!("expected a PUBLISH, got {other:?}"),
-    }
-}
-
-/// Subscribes and returns the SUBACK reason codes.
-async fn subscribe_with(raw: &mut Raw, packet_id: u16, identifier: Option<u32>, filters: &[(&str, QoS)]) -> Vec<ReasonCode> {
-    let filters = filters
-        .iter()
-        .map(|(filter, qos)| (filter.to_string(), SubscriptionOptions { qos: *qos, ..Default::default() }))
-        .collect();
-    raw.send(Packet::Subscribe(Subscribe { packet_id, subscription_identifier: identifier, user_properties: vec![], filters }))
-        .await;
-    match next(raw).await {
-        Packet::SubAck(suback) => {
-            assert_eq!(suback.packet_id, packet_id);
-            suback.reasons
-        }
-        other => panic!("expected SUBACK, got {other:?}"),
-    }
-}
-
-async fn subscribe(raw: &mut Raw, filter: &str, qos: QoS) {
-    assert_eq!(subscribe_with(raw, 1, None, &[(filter, qos)]).await, [ReasonCode(qos as u8)]);
-}
-
-fn publish(topic: &str, qos: QoS, packet_id: u16, payload: &[u8]) -> Publish {
-    Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic: topic.to_string(),
-        packet_id: if qos == QoS::AtMostOnce { 0 } else { packet_id },
-        properties: PublishProperties::default(),
-        payload: Bytes::copy_from_slice(payload),
-    }
-}
-
-/// Sends a QoS 1 PUBLISH and returns its PUBACK.
-async fn publish_acked(raw: &mut Raw, publish: Publish) -> PubResponse {
-    assert_eq!(publish.qos, QoS::AtLeastOnce);
-    let packet_id = publish.packet_id;
-    raw.send(Packet::Publish(publish)).await;
-    match next(raw).await {
-        Packet::PubAck(ack) => {
-            assert_eq!(ack.packet_id, packet_id);
-            ack
-        }
-        other => panic!("expected PUBACK, got {other:?}"),
-    }
-}
-
-async fn puback(raw: &mut Raw, packet_id: u16) {
-    raw.send(Packet::PubAck(PubResponse::success(packet_id))).await;
-}
-
-/// Proves that nothing is waiting to be delivered to `raw`: the broker answers a PINGREQ and
-/// then runs its delivery step, so anything deliverable would be written before the second
-/// PINGRESP. Fails if anything but the two PINGRESPs arrives.
-async fn nothing_pending(raw: &mut Raw) {
-    raw.send(Packet::PingReq).await;
-    raw.send(Packet::PingReq).await;
-    for _ in 0..2 {
-        match next(raw).await {
-            Packet::PingResp => {}
-            other => panic!("expected nothing but PINGRESP, got {other:?}"),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Topic aliases, client to server
 // ---------------------------------------------------------------------------------------------
@@ -118,7 +33,7 @@ async fn nothing_pending(raw: &mut Raw) {
 async fn inbound_topic_alias_is_resolved_for_subscribers() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5("sub")).await;
-    subscribe(&mut sub, "alias/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "alias/#", QoS::AtLeastOnce).await;
     let (mut publisher, connack) = connect_ok(&broker, v5("pub")).await;
     assert_eq!(connack.properties.topic_alias_maximum, Some(64));
 
@@ -126,14 +41,14 @@ async fn inbound_topic_alias_is_resolved_for_subscribers() {
     for (i, (topic, payload)) in sends.iter().enumerate() {
         let mut p = publish(topic, QoS::AtLeastOnce, i as u16 + 1, payload);
         p.properties.topic_alias = Some(1);
-        assert_eq!(publish_acked(&mut publisher, p).await.reason, ReasonCode::SUCCESS);
+        assert_eq!(publisher.publish_acked(p).await.reason, ReasonCode::SUCCESS);
     }
     // Alias 1 names alias/t, then is remapped to alias/u.
     for (topic, payload) in [("alias/t", "one"), ("alias/t", "two"), ("alias/u", "three"), ("alias/u", "four")] {
-        let got = next_publish(&mut sub).await;
+        let got = sub.next_publish().await;
         assert_eq!((got.topic.as_str(), &got.payload[..]), (topic, payload.as_bytes()));
         assert_eq!(got.properties.topic_alias, None, "sub asked for no aliases");
-        puback(&mut sub, got.packet_id).await;
+        sub.puback(got.packet_id).await;
     }
 }
 
@@ -146,7 +61,7 @@ async fn inbound_topic_alias_above_the_maximum_is_refused() {
     // The highest advertised alias is fine.
     let mut p = publish("a/b", QoS::AtLeastOnce, 1, b"x");
     p.properties.topic_alias = Some(4);
-    assert_eq!(publish_acked(&mut publisher, p).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(p).await.reason, ReasonCode::SUCCESS);
 
     let mut p = publish("a/b", QoS::AtLeastOnce, 2, b"x");
     p.properties.topic_alias = Some(5);
@@ -178,30 +93,30 @@ async fn unknown_inbound_topic_alias_is_a_protocol_error() {
 async fn outbound_topic_aliases_are_used_when_the_client_accepts_them() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5_with("sub", |c| c.properties.topic_alias_maximum = Some(5))).await;
-    subscribe(&mut sub, "out/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "out/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     for (i, topic) in ["out/a", "out/a", "out/b", "out/a"].iter().enumerate() {
-        publish_acked(&mut publisher, publish(topic, QoS::AtLeastOnce, i as u16 + 1, b"m")).await;
+        publisher.publish_acked(publish(topic, QoS::AtLeastOnce, i as u16 + 1, b"m")).await;
     }
 
-    let first = next_publish(&mut sub).await;
+    let first = sub.next_publish().await;
     assert_eq!(first.topic, "out/a");
     let alias_a = first.properties.topic_alias.expect("first message sets an alias");
     assert!((1..=5).contains(&alias_a), "alias {alias_a} outside 1..=5");
 
-    let second = next_publish(&mut sub).await;
+    let second = sub.next_publish().await;
     assert_eq!(second.topic, "", "second message on the same topic goes by alias only");
     assert_eq!(second.properties.topic_alias, Some(alias_a));
 
-    let third = next_publish(&mut sub).await;
+    let third = sub.next_publish().await;
     assert_eq!(third.topic, "out/b");
     let alias_b = third.properties.topic_alias.expect("a second topic gets its own alias");
     assert!((1..=5).contains(&alias_b) && alias_b != alias_a, "alias {alias_b} for out/b, {alias_a} for out/a");
 
-    let fourth = next_publish(&mut sub).await;
+    let fourth = sub.next_publish().await;
     assert_eq!((fourth.topic.as_str(), fourth.properties.topic_alias), ("", Some(alias_a)));
     for p in [first, second, third, fourth] {
-        puback(&mut sub, p.packet_id).await;
+        sub.puback(p.packet_id).await;
     }
 }
 
@@ -209,16 +124,16 @@ async fn outbound_topic_aliases_are_used_when_the_client_accepts_them() {
 async fn outbound_topic_aliases_stay_within_a_small_client_maximum() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5_with("sub", |c| c.properties.topic_alias_maximum = Some(1))).await;
-    subscribe(&mut sub, "few/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "few/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     let topics = ["few/a", "few/b", "few/a", "few/b", "few/c", "few/a"];
     for (i, topic) in topics.iter().enumerate() {
-        publish_acked(&mut publisher, publish(topic, QoS::AtLeastOnce, i as u16 + 1, b"m")).await;
+        publisher.publish_acked(publish(topic, QoS::AtLeastOnce, i as u16 + 1, b"m")).await;
     }
     // Resolve aliases as a client would and check every message lands on its topic.
     let mut mapping: Option<String> = None;
     for expected in topics {
-        let got = next_publish(&mut sub).await;
+        let got = sub.next_publish().await;
         let resolved = match (got.topic.as_str(), got.properties.topic_alias) {
             ("", Some(1)) => mapping.clone().expect("alias used before it was set"),
             ("", other) => panic!("empty topic with alias {other:?}"),
@@ -230,7 +145,7 @@ async fn outbound_topic_aliases_stay_within_a_small_client_maximum() {
             (_, Some(alias)) => panic!("alias {alias} above the client's maximum 1"),
         };
         assert_eq!(resolved, expected);
-        puback(&mut sub, got.packet_id).await;
+        sub.puback(got.packet_id).await;
     }
 }
 
@@ -238,15 +153,15 @@ async fn outbound_topic_aliases_stay_within_a_small_client_maximum() {
 async fn no_outbound_topic_aliases_without_client_topic_alias_maximum() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5("sub")).await;
-    subscribe(&mut sub, "out/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "out/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     for i in 1..=3 {
-        publish_acked(&mut publisher, publish("out/a", QoS::AtLeastOnce, i, b"m")).await;
+        publisher.publish_acked(publish("out/a", QoS::AtLeastOnce, i, b"m")).await;
     }
     for _ in 1..=3 {
-        let got = next_publish(&mut sub).await;
+        let got = sub.next_publish().await;
         assert_eq!((got.topic.as_str(), got.properties.topic_alias), ("out/a", None));
-        puback(&mut sub, got.packet_id).await;
+        sub.puback(got.packet_id).await;
     }
 }
 
@@ -258,18 +173,18 @@ async fn no_outbound_topic_aliases_without_client_topic_alias_maximum() {
 async fn message_expiry_interval_is_forwarded_as_the_remaining_time() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5("sub")).await;
-    subscribe(&mut sub, "exp/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "exp/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     let mut p = publish("exp/a", QoS::AtLeastOnce, 1, b"with");
     p.properties.message_expiry_interval = Some(100);
-    publish_acked(&mut publisher, p).await;
-    publish_acked(&mut publisher, publish("exp/a", QoS::AtLeastOnce, 2, b"without")).await;
+    publisher.publish_acked(p).await;
+    publisher.publish_acked(publish("exp/a", QoS::AtLeastOnce, 2, b"without")).await;
 
-    let got = next_publish(&mut sub).await;
+    let got = sub.next_publish().await;
     assert_eq!(&got.payload[..], b"with");
     let remaining = got.properties.message_expiry_interval.expect("expiry forwarded");
     assert!((98..=100).contains(&remaining), "remaining expiry {remaining} for a 100 s message delivered at once");
-    let got = next_publish(&mut sub).await;
+    let got = sub.next_publish().await;
     assert_eq!((&got.payload[..], got.properties.message_expiry_interval), (&b"without"[..], None));
 }
 
@@ -277,32 +192,32 @@ async fn message_expiry_interval_is_forwarded_as_the_remaining_time() {
 async fn expired_message_queued_behind_a_full_window_is_dropped() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5_with("sub", |c| c.properties.receive_maximum = Some(1))).await;
-    subscribe(&mut sub, "exp/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "exp/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
 
-    publish_acked(&mut publisher, publish("exp/a", QoS::AtLeastOnce, 1, b"first")).await;
-    let first = next_publish(&mut sub).await;
+    publisher.publish_acked(publish("exp/a", QoS::AtLeastOnce, 1, b"first")).await;
+    let first = sub.next_publish().await;
     assert_eq!(&first.payload[..], b"first");
     // Not acknowledged: the window of 1 is full, so these queue.
     let mut short = publish("exp/a", QoS::AtLeastOnce, 2, b"short-lived");
     short.properties.message_expiry_interval = Some(1);
-    publish_acked(&mut publisher, short).await;
+    publisher.publish_acked(short).await;
     let queued_at = Instant::now();
     let mut sentinel = publish("exp/a", QoS::AtLeastOnce, 3, b"sentinel");
     sentinel.properties.message_expiry_interval = Some(30);
-    publish_acked(&mut publisher, sentinel).await;
-    nothing_pending(&mut sub).await;
+    publisher.publish_acked(sentinel).await;
+    sub.nothing_pending().await;
 
     // The behaviour under test is the passing of time: let the 1 s expiry run out.
     tokio::time::sleep_until((queued_at + Duration::from_millis(1200)).into()).await;
-    puback(&mut sub, first.packet_id).await;
+    sub.puback(first.packet_id).await;
 
-    let got = next_publish(&mut sub).await;
+    let got = sub.next_publish().await;
     assert_eq!(&got.payload[..], b"sentinel", "the expired message must not be delivered");
     let remaining = got.properties.message_expiry_interval.expect("expiry forwarded");
     assert!((20..=29).contains(&remaining), "30 s message after 1.2 s in the queue has {remaining} s left");
-    puback(&mut sub, got.packet_id).await;
-    nothing_pending(&mut sub).await;
+    sub.puback(got.packet_id).await;
+    sub.nothing_pending().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,29 +228,29 @@ async fn expired_message_queued_behind_a_full_window_is_dropped() {
 async fn receive_maximum_limits_unacknowledged_outbound_publishes() {
     let broker = start().await;
     let (mut sub, _) = connect_ok(&broker, v5_with("sub", |c| c.properties.receive_maximum = Some(2))).await;
-    subscribe(&mut sub, "rm/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "rm/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     for i in 1..=4u16 {
-        publish_acked(&mut publisher, publish("rm/a", QoS::AtLeastOnce, i, format!("m{i}").as_bytes())).await;
+        publisher.publish_acked(publish("rm/a", QoS::AtLeastOnce, i, format!("m{i}").as_bytes())).await;
     }
 
-    let m1 = next_publish(&mut sub).await;
-    let m2 = next_publish(&mut sub).await;
+    let m1 = sub.next_publish().await;
+    let m2 = sub.next_publish().await;
     assert_eq!((&m1.payload[..], &m2.payload[..]), (&b"m1"[..], &b"m2"[..]));
     assert_ne!(m1.packet_id, m2.packet_id);
-    nothing_pending(&mut sub).await;
+    sub.nothing_pending().await;
 
-    puback(&mut sub, m1.packet_id).await;
-    let m3 = next_publish(&mut sub).await;
+    sub.puback(m1.packet_id).await;
+    let m3 = sub.next_publish().await;
     assert_eq!(&m3.payload[..], b"m3");
-    nothing_pending(&mut sub).await;
+    sub.nothing_pending().await;
 
-    puback(&mut sub, m2.packet_id).await;
-    puback(&mut sub, m3.packet_id).await;
-    let m4 = next_publish(&mut sub).await;
+    sub.puback(m2.packet_id).await;
+    sub.puback(m3.packet_id).await;
+    let m4 = sub.next_publish().await;
     assert_eq!(&m4.payload[..], b"m4");
-    puback(&mut sub, m4.packet_id).await;
-    nothing_pending(&mut sub).await;
+    sub.puback(m4.packet_id).await;
+    sub.nothing_pending().await;
 }
 
 #[tokio::test]
@@ -345,7 +260,7 @@ async fn exceeding_the_brokers_receive_maximum_is_disconnected() {
     assert_eq!(connack.properties.receive_maximum, Some(3));
     for id in 1..=3 {
         publisher.send(Packet::Publish(publish("rm/a", QoS::ExactlyOnce, id, b"x"))).await;
-        match next(&mut publisher).await {
+        match publisher.next().await {
             Packet::PubRec(rec) => assert_eq!((rec.packet_id, rec.reason), (id, ReasonCode::SUCCESS)),
             other => panic!("expected PUBREC, got {other:?}"),
         }
@@ -360,12 +275,12 @@ async fn completed_qos2_flows_free_the_brokers_receive_window() {
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     for id in 1..=3 {
         publisher.send(Packet::Publish(publish("rm/a", QoS::ExactlyOnce, id, b"x"))).await;
-        assert!(matches!(next(&mut publisher).await, Packet::PubRec(_)));
+        assert!(matches!(publisher.next().await, Packet::PubRec(_)));
     }
     publisher.send(Packet::PubRel(PubResponse::success(1))).await;
-    assert_eq!(next(&mut publisher).await, Packet::PubComp(PubResponse::success(1)));
+    assert_eq!(publisher.next().await, Packet::PubComp(PubResponse::success(1)));
     publisher.send(Packet::Publish(publish("rm/a", QoS::ExactlyOnce, 4, b"x"))).await;
-    assert_eq!(next(&mut publisher).await, Packet::PubRec(PubResponse::success(4)));
+    assert_eq!(publisher.next().await, Packet::PubRec(PubResponse::success(4)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,12 +304,12 @@ fn publish_of_size(total: usize, packet_id: u16) -> Publish {
 async fn inbound_packets_above_the_maximum_packet_size_are_refused() {
     let broker = start_with(|c| c.mqtt.max_packet_size = 1024).await;
     let (mut sub, _) = connect_ok(&broker, v5("sub")).await;
-    subscribe(&mut sub, "big", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "big", QoS::AtLeastOnce).await;
     let (mut publisher, connack) = connect_ok(&broker, v5("pub")).await;
     assert_eq!(connack.properties.maximum_packet_size, Some(1024));
 
-    assert_eq!(publish_acked(&mut publisher, publish_of_size(1024, 1)).await.reason, ReasonCode::SUCCESS);
-    assert_eq!(next_publish(&mut sub).await.payload.len(), publish_of_size(1024, 1).payload.len());
+    assert_eq!(publisher.publish_acked(publish_of_size(1024, 1)).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(sub.next_publish().await.payload.len(), publish_of_size(1024, 1).payload.len());
 
     publisher.send(Packet::Publish(publish_of_size(1025, 2))).await;
     assert_eq!(publisher.expect_close().await, Some(ReasonCode::PACKET_TOO_LARGE));
@@ -411,17 +326,17 @@ async fn outbound_packets_above_the_clients_maximum_are_skipped() {
         c.properties.receive_maximum = Some(1);
     });
     let (mut sub, _) = connect_ok(&broker, small).await;
-    subscribe(&mut sub, "mps/#", QoS::AtLeastOnce).await;
+    sub.subscribe_granted(1, "mps/#", QoS::AtLeastOnce).await;
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     let big = publish("mps/a", QoS::AtLeastOnce, 1, &[b'x'; 1024]);
-    assert_eq!(publish_acked(&mut publisher, big).await.reason, ReasonCode::SUCCESS);
-    publish_acked(&mut publisher, publish("mps/a", QoS::AtLeastOnce, 2, b"sentinel")).await;
+    assert_eq!(publisher.publish_acked(big).await.reason, ReasonCode::SUCCESS);
+    publisher.publish_acked(publish("mps/a", QoS::AtLeastOnce, 2, b"sentinel")).await;
 
     // With a window of 1, the sentinel only arrives if the big message did not take the slot.
-    let got = next_publish(&mut sub).await;
+    let got = sub.next_publish().await;
     assert_eq!(&got.payload[..], b"sentinel");
-    puback(&mut sub, got.packet_id).await;
-    nothing_pending(&mut sub).await;
+    sub.puback(got.packet_id).await;
+    sub.nothing_pending().await;
 }
 
 #[tokio::test]
@@ -429,11 +344,11 @@ async fn reason_string_is_left_out_rather_than_exceed_the_clients_maximum() {
     let broker = start().await;
     // Room for a PUBACK with a reason code, not for a reason string as well.
     let (mut raw, _) = connect_ok(&broker, v5_with("tight", |c| c.properties.maximum_packet_size = Some(20))).await;
-    let ack = publish_acked(&mut raw, publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
+    let ack = raw.publish_acked(publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
     assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
     assert_eq!(ack.properties.reason_string, None);
     raw.send(Packet::PingReq).await;
-    assert_eq!(next(&mut raw).await, Packet::PingResp);
+    assert_eq!(raw.next().await, Packet::PingResp);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,7 +370,7 @@ fn application_properties() -> PublishProperties {
 async fn application_properties_are_forwarded_unchanged() {
     let broker = start().await;
     let (mut raw_sub, _) = connect_ok(&broker, v5("raw-sub")).await;
-    assert_eq!(subscribe_with(&mut raw_sub, 1, Some(7), &[("props/#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
+    assert_eq!(raw_sub.subscribe_with(1, Some(7), &[("props/#", QoS::AtLeastOnce)]).await, [ReasonCode::GRANTED_QOS_1]);
     let (mut lib_sub, _) = V5::connect(V5::options(broker.tcp, "lib-sub")).await;
     lib_sub.client.subscribe("props/#", rumqttc::v5::mqttbytes::QoS::AtLeastOnce).await.unwrap();
     lib_sub.wait_for("SUBACK", |p| matches!(p, rumqttc::v5::Incoming::SubAck(_)).then_some(())).await;
@@ -463,9 +378,9 @@ async fn application_properties_are_forwarded_unchanged() {
     let (mut publisher, _) = connect_ok(&broker, v5("pub")).await;
     let mut p = publish("props/a", QoS::AtLeastOnce, 1, br#"{"x":1}"#);
     p.properties = application_properties();
-    assert_eq!(publish_acked(&mut publisher, p).await.reason, ReasonCode::SUCCESS);
+    assert_eq!(publisher.publish_acked(p).await.reason, ReasonCode::SUCCESS);
 
-    let got = next_publish(&mut raw_sub).await;
+    let got = raw_sub.next_publish().await;
     let mut expected = application_properties();
     expected.subscription_identifiers = vec![7];
     assert_eq!(got.properties, expected);
@@ -501,13 +416,13 @@ async fn response_information_is_sent_only_when_requested() {
 async fn reason_strings_follow_request_problem_information() {
     let broker = start().await;
     let (mut quiet, _) = connect_ok(&broker, v5_with("quiet", |c| c.properties.request_problem_information = Some(false))).await;
-    let ack = publish_acked(&mut quiet, publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
+    let ack = quiet.publish_acked(publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
     assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
     assert_eq!(ack.properties.reason_string, None, "no reason string after Request Problem Information = 0");
     assert!(ack.properties.user_properties.is_empty());
 
     let (mut chatty, _) = connect_ok(&broker, v5("chatty")).await;
-    let ack = publish_acked(&mut chatty, publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
+    let ack = chatty.publish_acked(publish("$x", QoS::AtLeastOnce, 1, b"x")).await;
     assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
     assert!(ack.properties.reason_string.is_some_and(|s| !s.is_empty()), "default: reason string present");
 }

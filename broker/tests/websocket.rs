@@ -4,10 +4,10 @@ mod common;
 
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use tallymq::codec::{self, Connect, Packet, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode, Subscribe, SubscriptionOptions};
+use tallymq::codec::{self, Connect, Packet, ProtocolVersion, PubResponse, QoS, ReasonCode, SubscriptionOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -190,40 +190,19 @@ fn encode(packets: &[Packet]) -> Vec<u8> {
     out.to_vec()
 }
 
-fn publish(topic: &str, packet_id: u16, payload: &'static [u8]) -> Packet {
-    Packet::Publish(Publish {
-        dup: false,
-        qos: QoS::AtLeastOnce,
-        retain: false,
-        topic: topic.into(),
-        packet_id,
-        properties: Default::default(),
-        payload: Bytes::from_static(payload),
-    })
-}
-
 #[tokio::test]
 async fn packets_are_reassembled_across_websocket_frames() {
     let broker = start().await;
     let (mut tcp, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "tcp")).await;
-    tcp.send(Packet::Subscribe(Subscribe {
-        packet_id: 1,
-        subscription_identifier: None,
-        user_properties: vec![],
-        filters: vec![("frames/#".into(), SubscriptionOptions { qos: QoS::AtLeastOnce, ..Default::default() })],
-    }))
-    .await;
+    tcp.send(subscribe_packet(1, &[("frames/#", SubscriptionOptions { qos: QoS::AtLeastOnce, ..Default::default() })]))
+        .await;
     assert!(matches!(tcp.recv().await, Some(Packet::SubAck(_))));
 
     // CONNECT, SUBSCRIBE and PINGREQ in a single frame.
     let mut ws = WsClient::open(broker.ws).await;
     let connect: Connect = Raw::connect_packet(ProtocolVersion::V5, "ws-frames");
-    let subscribe = Packet::Subscribe(Subscribe {
-        packet_id: 5,
-        subscription_identifier: None,
-        user_properties: vec![],
-        filters: vec![("back/#".into(), SubscriptionOptions { qos: QoS::AtLeastOnce, ..Default::default() })],
-    });
+    let subscribe =
+        subscribe_packet(5, &[("back/#", SubscriptionOptions { qos: QoS::AtLeastOnce, ..Default::default() })]);
     ws.send_frame(&encode(&[Packet::Connect(Box::new(connect)), subscribe, Packet::PingReq])).await;
     match ws.recv().await {
         Packet::ConnAck(connack) => assert_eq!(connack.reason, ReasonCode::SUCCESS),
@@ -237,8 +216,12 @@ async fn packets_are_reassembled_across_websocket_frames() {
 
     // Two PUBLISHes and a PINGREQ cut into frames at awkward places: inside the first fixed
     // header, then across the boundary between the two PUBLISHes, then the rest.
-    let first = encode(&[publish("frames/one", 10, b"first payload")]);
-    let bytes = encode(&[publish("frames/one", 10, b"first payload"), publish("back/two", 11, b"second"), Packet::PingReq]);
+    let first = encode(&[publish_packet("frames/one", QoS::AtLeastOnce, 10, b"first payload")]);
+    let bytes = encode(&[
+        publish_packet("frames/one", QoS::AtLeastOnce, 10, b"first payload"),
+        publish_packet("back/two", QoS::AtLeastOnce, 11, b"second"),
+        Packet::PingReq,
+    ]);
     let cuts = [0, 1, first.len() + 3, bytes.len()];
     for window in cuts.windows(2) {
         ws.send_frame(&bytes[window[0]..window[1]]).await;

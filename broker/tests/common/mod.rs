@@ -5,8 +5,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use tallymq::codec::{self, Connect, ConnectProperties, Packet, ProtocolVersion, ReasonCode};
+use bytes::{Bytes, BytesMut};
+use tallymq::codec::{
+    self, Connect, ConnectProperties, Packet, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS,
+    ReasonCode, Subscribe, SubscriptionOptions,
+};
 use tallymq::server::Server;
 use tallymq_config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,6 +49,16 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestBroker {
 /// Awaits `future` for at most [`WAIT`], failing the test with `what` otherwise.
 pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// Polls broker state until `condition` holds, failing after [`WAIT`].
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    within(what, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
 }
 
 /// A rumqttc MQTT 3.1.1 client whose incoming packets arrive on a channel. The event loop
@@ -292,4 +305,139 @@ impl Raw {
         }
         reason
     }
+
+    /// The next packet, failing the test if the broker closed the connection instead.
+    pub async fn next(&mut self) -> Packet {
+        self.recv().await.expect("the broker closed the connection unexpectedly")
+    }
+
+    /// The next packet, which must be a PUBLISH.
+    pub async fn next_publish(&mut self) -> Publish {
+        match self.next().await {
+            Packet::Publish(publish) => publish,
+            other => panic!("expected a PUBLISH, got {other:?}"),
+        }
+    }
+
+    /// Subscribes to `filters` (QoS only, no other options) and returns the SUBACK reason codes.
+    pub async fn subscribe(&mut self, packet_id: u16, filters: &[(&str, QoS)]) -> Vec<ReasonCode> {
+        self.subscribe_with(packet_id, None, filters).await
+    }
+
+    /// Like [`Raw::subscribe`], with a subscription identifier.
+    pub async fn subscribe_with(
+        &mut self,
+        packet_id: u16,
+        identifier: Option<u32>,
+        filters: &[(&str, QoS)],
+    ) -> Vec<ReasonCode> {
+        let filters = filters
+            .iter()
+            .map(|(filter, qos)| (filter.to_string(), SubscriptionOptions { qos: *qos, ..Default::default() }))
+            .collect();
+        self.send(Packet::Subscribe(Subscribe {
+            packet_id,
+            subscription_identifier: identifier,
+            user_properties: vec![],
+            filters,
+        }))
+        .await;
+        match self.next().await {
+            Packet::SubAck(suback) => {
+                assert_eq!(suback.packet_id, packet_id);
+                suback.reasons
+            }
+            other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+
+    /// Subscribes to one filter and asserts that the SUBACK grants `qos`.
+    pub async fn subscribe_granted(&mut self, packet_id: u16, filter: &str, qos: QoS) {
+        assert_eq!(self.subscribe(packet_id, &[(filter, qos)]).await, [ReasonCode(qos as u8)], "SUBACK for {filter}");
+    }
+
+    /// Sends a QoS 1 PUBLISH and returns its PUBACK.
+    pub async fn publish_acked(&mut self, publish: Publish) -> PubResponse {
+        assert_eq!(publish.qos, QoS::AtLeastOnce);
+        let packet_id = publish.packet_id;
+        self.send(Packet::Publish(publish)).await;
+        match self.next().await {
+            Packet::PubAck(ack) => {
+                assert_eq!(ack.packet_id, packet_id);
+                ack
+            }
+            other => panic!("expected PUBACK, got {other:?}"),
+        }
+    }
+
+    /// Acknowledges a QoS 1 PUBLISH from the broker.
+    pub async fn puback(&mut self, packet_id: u16) {
+        self.send(Packet::PubAck(PubResponse::success(packet_id))).await;
+    }
+
+    /// Proves that nothing is waiting to be delivered: the broker answers a PINGREQ and then
+    /// runs its delivery step, so anything deliverable would be written before the second
+    /// PINGRESP. Fails if anything but the two PINGRESPs arrives.
+    pub async fn nothing_pending(&mut self) {
+        self.send(Packet::PingReq).await;
+        self.send(Packet::PingReq).await;
+        for _ in 0..2 {
+            match self.next().await {
+                Packet::PingResp => {}
+                other => panic!("expected nothing but PINGRESP, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// Connects a raw client and insists on a successful CONNACK.
+pub async fn connect_ok(broker: &TestBroker, connect: Connect) -> (Raw, codec::ConnAck) {
+    let (raw, connack) = Raw::connect(broker.tcp, connect).await;
+    assert_eq!(connack.reason, ReasonCode::SUCCESS, "CONNACK: {connack:?}");
+    (raw, connack)
+}
+
+/// A PUBLISH as a raw client sends it: no dup, no retain, no properties. A QoS 0 message
+/// carries no packet identifier, so `packet_id` is ignored for it.
+pub fn publish(topic: &str, qos: QoS, packet_id: u16, payload: &[u8]) -> Publish {
+    Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: topic.to_string(),
+        packet_id: if qos == QoS::AtMostOnce { 0 } else { packet_id },
+        properties: PublishProperties::default(),
+        payload: Bytes::copy_from_slice(payload),
+    }
+}
+
+/// [`publish`] as a packet, ready for [`Raw::send`].
+pub fn publish_packet(topic: &str, qos: QoS, packet_id: u16, payload: &[u8]) -> Packet {
+    Packet::Publish(publish(topic, qos, packet_id, payload))
+}
+
+/// A SUBSCRIBE of `filters` with their options, without identifier or user properties.
+pub fn subscribe_packet(packet_id: u16, filters: &[(&str, SubscriptionOptions)]) -> Packet {
+    Packet::Subscribe(Subscribe {
+        packet_id,
+        subscription_identifier: None,
+        user_properties: vec![],
+        filters: filters.iter().map(|(filter, options)| (filter.to_string(), *options)).collect(),
+    })
+}
+
+/// Reads `stream` until the broker closes the connection; returns everything it sent.
+pub async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut reply = Vec::new();
+    within("the broker to close the connection", async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => reply.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    reply
 }
