@@ -26,7 +26,8 @@ use crate::storage::StorageConfig;
 pub struct Config {
     /// `[listener.tcp]` and `[listener.ws]`: network listeners.
     pub listener: ListenerConfig,
-    /// `[storage]`: data directory and in-memory bounds.
+    /// `[storage]`: data directory, durability, group commit, deduplication,
+    /// history queries and retention.
     pub storage: StorageConfig,
     /// `[mqtt]`: protocol limits and behaviour.
     pub mqtt: MqttConfig,

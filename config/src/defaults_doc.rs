@@ -5,7 +5,9 @@
 //! tree is walked, and each section and key is preceded by its entry from
 //! [`DOCS`], the single table of explanations. `DOCS` also fixes the order in
 //! which sections and keys are printed (serialization order depends on toml's
-//! map type). Unit tests assert that every serialized key has an entry, that
+//! map type). A list of tables (`storage.retention`) is printed inline on one
+//! line; the keys of its tables are documented as `list.key` entries, shown
+//! in the list's comment, and printed in `DOCS` order. Unit tests assert that every serialized key has an entry, that
 //! every entry names a serialized key, that each range-checked key states the
 //! range that validation enforces, and that the rendered text parses back to
 //! exactly `Config::default()`.
@@ -26,6 +28,8 @@ seconds (keys ending in `_secs`); sizes are bytes.";
 
 /// (dotted key, explanation) for every section and key, in display order.
 /// Explanations may span several lines; each is printed as `# ` comments.
+/// The keys of the tables in a list are entries `list.key`, e.g.
+/// `storage.retention.days`.
 pub(crate) const DOCS: &[(&str, &str)] = &[
     (
         "listener",
@@ -61,7 +65,8 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ),
     (
         "storage",
-        "Where broker data lives and how much is kept in memory.",
+        "Durable message storage: where data lives, what an acknowledged write\n\
+         survives, how writes are committed, and how long messages are kept.",
     ),
     (
         "storage.data_dir",
@@ -69,10 +74,62 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
          broker's working directory.",
     ),
     (
-        "storage.memory_log_max_messages",
-        "Bound on the in-memory message log, in messages, used until durable storage\n\
-         exists. When it is reached the oldest messages are dropped.\n\
-         Range: 1 to 100000000 messages.",
+        "storage.durability",
+        "What an acknowledged write survives: \"fsync\", \"flush\" or \"none\".\n\
+         \"fsync\": a write is acknowledged only after the write-ahead log is synced\n\
+         to disk (fdatasync); survives power loss. The default.\n\
+         \"flush\": the write-ahead log is written to the OS but not synced; survives\n\
+         a broker crash (kill -9), not an OS crash or power loss.\n\
+         \"none\": no write-ahead log; recent acknowledged writes are lost on any\n\
+         crash. For benchmarks only.\n\
+         Writes are committed in groups, so throughput is not bounded by one sync\n\
+         per message.",
+    ),
+    (
+        "storage.max_batch_writes",
+        "The most writes one group commit (one WriteBatch and one sync) takes.\n\
+         Range: 1 to 1000000 writes.",
+    ),
+    (
+        "storage.write_queue_capacity",
+        "Writes waiting for the commit path. When the queue is full, writers wait\n\
+         (backpressure).\n\
+         Range: 1 to 10000000 writes.",
+    ),
+    (
+        "storage.dedup_window_secs",
+        "How long a client message id (the \"msg-id\" user property) is remembered,\n\
+         in seconds, so that a resent message is stored once. 604800 is 7 days.\n\
+         Range: 60 to 315360000 seconds.",
+    ),
+    (
+        "storage.history_max_page",
+        "The most messages one history query returns.\n\
+         Range: 1 to 100000 messages.",
+    ),
+    (
+        "storage.max_cached_topics",
+        "Topic heads (last sequence number and hash) kept in memory by the commit\n\
+         path; other topics' heads are read from disk on demand.\n\
+         Range: 1 to 100000000 topics.",
+    ),
+    (
+        "storage.retention",
+        "Retention rules. Messages on topics starting with a rule's prefix are\n\
+         deleted by compaction once older than its days; the longest matching\n\
+         prefix wins. Topics matching no rule (e.g. \"chat/\") are kept forever;\n\
+         an empty list keeps everything. Rules can also be written as\n\
+         [[storage.retention]] tables with the keys prefix and days.",
+    ),
+    (
+        "storage.retention.prefix",
+        "Topic prefix the rule applies to. Must be non-empty, contain no \"+\",\n\
+         \"#\" or NUL, and differ from every other rule's prefix.",
+    ),
+    (
+        "storage.retention.days",
+        "Age after which matching messages are deleted, in days.\n\
+         Range: 1 to 36500 days.",
     ),
     (
         "mqtt",
@@ -250,7 +307,14 @@ fn render_table(out: &mut String, prefix: &str, table: &Table) {
         let name = key.rsplit('.').next().unwrap_or(key);
         out.push('\n');
         push_comment(out, doc_for(key));
-        let _ = writeln!(out, "{name} = {}", render_value(value));
+        for (field, text) in element_docs(key) {
+            let mut lines = text.lines();
+            push_comment(out, &format!("{field}: {}", lines.next().unwrap_or("")));
+            for line in lines {
+                push_comment(out, &format!("  {line}"));
+            }
+        }
+        let _ = writeln!(out, "{name} = {}", render_value(key, value));
     }
     for (key, value) in &entries {
         if let Value::Table(sub) = value {
@@ -264,9 +328,20 @@ fn doc_for(key: &str) -> &'static str {
     doc(key).unwrap_or_else(|| panic!("configuration key `{key}` has no entry in DOCS"))
 }
 
-/// TOML text of a scalar; integers of five or more digits get `_` digit
-/// separators (`1_048_576`) for readability.
-fn render_value(value: &Value) -> String {
+/// (key, explanation) of the keys of the tables in the list `key`: the
+/// `DOCS` entries `key.name`, in `DOCS` order. Empty for other keys.
+fn element_docs(key: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    DOCS.iter().filter_map(move |(k, d)| {
+        let field = k.strip_prefix(key)?.strip_prefix('.')?;
+        (!field.contains('.')).then_some((field, *d))
+    })
+}
+
+/// TOML text of the value of dotted key `key`, on one line: integers of five
+/// or more digits get `_` digit separators (`1_048_576`) for readability,
+/// and tables inside a list are inline tables with their keys in `DOCS`
+/// order.
+fn render_value(key: &str, value: &Value) -> String {
     match value {
         Value::Integer(n) if n.unsigned_abs() >= 10_000 => {
             let digits = n.unsigned_abs().to_string();
@@ -283,36 +358,92 @@ fn render_value(value: &Value) -> String {
                 grouped
             }
         }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(|v| render_value(key, v)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Table(table) if table.is_empty() => "{}".to_owned(),
+        Value::Table(table) => {
+            let mut fields: Vec<(&String, &Value)> = table.iter().collect();
+            fields.sort_by_key(|(name, _)| order(&join(key, name)));
+            let fields: Vec<String> = fields
+                .into_iter()
+                .map(|(name, v)| {
+                    let sub = join(key, name);
+                    format!("{} = {}", render_key(name), render_value(&sub, v))
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
         other => other.to_string(),
+    }
+}
+
+/// A key as TOML text: bare if it may be, otherwise quoted.
+fn render_key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        name.to_owned()
+    } else {
+        Value::String(name.to_owned()).to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
+    use crate::storage::{RETENTION_DAYS_MAX, RETENTION_DAYS_MIN};
 
-    /// Every dotted key (sections included) in the serialized defaults.
-    fn serialized_keys() -> BTreeSet<String> {
-        fn walk(prefix: &str, table: &Table, keys: &mut BTreeSet<String>) {
+    /// What a dotted key names in the serialized defaults.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        /// A table, printed as a `[section]` header.
+        Section,
+        /// A value, printed as `name = value`.
+        Key,
+        /// A key of the tables in a list, printed inside the list's value.
+        ElementKey,
+    }
+
+    /// Every dotted key (sections and keys of list elements included) in the
+    /// serialized defaults.
+    fn serialized_keys() -> BTreeMap<String, Kind> {
+        fn walk(prefix: &str, table: &Table, kind: Kind, keys: &mut BTreeMap<String, Kind>) {
             for (k, v) in table {
                 let key = join(prefix, k);
-                if let Value::Table(sub) = v {
-                    walk(&key, sub, keys);
+                match v {
+                    Value::Table(sub) => {
+                        walk(&key, sub, kind, keys);
+                        keys.insert(key, Kind::Section);
+                    }
+                    Value::Array(items) => {
+                        for item in items {
+                            if let Value::Table(sub) = item {
+                                walk(&key, sub, Kind::ElementKey, keys);
+                            }
+                        }
+                        keys.insert(key, kind);
+                    }
+                    _ => {
+                        keys.insert(key, kind);
+                    }
                 }
-                keys.insert(key);
             }
         }
         let value = Value::try_from(Config::default()).unwrap();
-        let mut keys = BTreeSet::new();
-        walk("", value.as_table().unwrap(), &mut keys);
+        let mut keys = BTreeMap::new();
+        walk("", value.as_table().unwrap(), Kind::Key, &mut keys);
         keys
     }
 
     #[test]
     fn every_key_is_documented_and_every_doc_names_a_key() {
-        let keys = serialized_keys();
+        let keys: BTreeSet<String> = serialized_keys().into_keys().collect();
         let documented: BTreeSet<String> = DOCS.iter().map(|(k, _)| k.to_string()).collect();
         assert_eq!(documented.len(), DOCS.len(), "duplicate DOCS entry");
         let undocumented: Vec<_> = keys.difference(&documented).collect();
@@ -331,13 +462,21 @@ mod tests {
     fn documented_ranges_match_validation() {
         let c = Config::default();
         let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges());
-        for check in checks {
-            let text = doc(check.key).unwrap();
-            let stated = format!("Range: {} to {} {}.", check.min, check.max, check.unit);
+        let mut stated: Vec<(&str, String)> = checks
+            .map(|check| {
+                let range = format!("Range: {} to {} {}.", check.min, check.max, check.unit);
+                (check.key, range)
+            })
+            .collect();
+        stated.push((
+            "storage.retention.days",
+            format!("Range: {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX} days."),
+        ));
+        for (key, range) in stated {
+            let text = doc(key).unwrap();
             assert!(
-                text.contains(&stated),
-                "doc of {} should state {stated:?}, is {text:?}",
-                check.key
+                text.contains(&range),
+                "doc of {key} should state {range:?}, is {text:?}"
             );
         }
     }
@@ -366,20 +505,43 @@ mod tests {
             }
         }
         let leaves = serialized_keys()
-            .iter()
-            .filter(|k| {
-                ![
-                    "listener",
-                    "listener.tcp",
-                    "listener.ws",
-                    "storage",
-                    "mqtt",
-                    "log",
-                ]
-                .contains(&k.as_str())
-            })
+            .values()
+            .filter(|kind| **kind == Kind::Key)
             .count();
         assert_eq!(assignments, leaves);
+    }
+
+    #[test]
+    fn lists_of_tables_render_inline_with_their_keys_documented() {
+        let text = defaults_toml();
+        let line = "retention = [{ prefix = \"live/\", days = 30 }, \
+                    { prefix = \"auction/\", days = 30 }, { prefix = \"event/\", days = 30 }]";
+        let at = text.find(line).expect("retention rendered on one line");
+        let before = &text[..at];
+        let prefix_doc = before.rfind("# prefix: Topic prefix").unwrap();
+        let days_doc = before.rfind("# days: Age after which").unwrap();
+        let retention_doc = before.rfind("# Retention rules.").unwrap();
+        assert!(retention_doc < prefix_doc && prefix_doc < days_doc);
+        assert!(
+            before.ends_with("#   Range: 1 to 36500 days.\n"),
+            "{before}"
+        );
+        assert!(text.contains("\ndurability = \"fsync\"\n"));
+        let storage = text.find("[storage]").unwrap();
+        let mqtt = text.find("[mqtt]").unwrap();
+        assert!(storage < at && at < mqtt);
+    }
+
+    #[test]
+    fn inline_tables_quote_keys_that_are_not_bare() {
+        let mut table = Table::new();
+        table.insert("a b".into(), Value::Integer(12_345));
+        table.insert("ok_key-1".into(), Value::Boolean(false));
+        let list = Value::Array(vec![Value::Table(table), Value::Table(Table::new())]);
+        assert_eq!(
+            render_value("x", &list),
+            "[{ \"a b\" = 12_345, ok_key-1 = false }, {}]"
+        );
     }
 
     #[test]
@@ -397,10 +559,14 @@ mod tests {
 
     #[test]
     fn integers_get_digit_separators() {
-        assert_eq!(render_value(&Value::Integer(1000)), "1000");
-        assert_eq!(render_value(&Value::Integer(65535)), "65_535");
-        assert_eq!(render_value(&Value::Integer(1_048_576)), "1_048_576");
-        assert_eq!(render_value(&Value::Integer(-123_456)), "-123_456");
-        assert_eq!(render_value(&Value::Boolean(true)), "true");
+        assert_eq!(render_value("k", &Value::Integer(1000)), "1000");
+        assert_eq!(render_value("k", &Value::Integer(65535)), "65_535");
+        assert_eq!(render_value("k", &Value::Integer(1_048_576)), "1_048_576");
+        assert_eq!(render_value("k", &Value::Integer(-123_456)), "-123_456");
+        assert_eq!(render_value("k", &Value::Boolean(true)), "true");
+        assert_eq!(
+            render_value("k", &Value::Array(vec![Value::Integer(10_000)])),
+            "[10_000]"
+        );
     }
 }

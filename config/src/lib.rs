@@ -37,4 +37,4 @@ pub use error::ConfigError;
 pub use listener::{ListenerConfig, TcpListenerConfig, WsListenerConfig};
 pub use log::LogConfig;
 pub use mqtt::{MqttConfig, MQTT_MAX_PACKET_SIZE_LIMIT};
-pub use storage::StorageConfig;
+pub use storage::{Durability, RetentionRule, StorageConfig};

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::validate::{check_all, RangeCheck};
+use crate::validate::{check_all, check_topic_prefix, RangeCheck};
 
 /// Largest value the MQTT variable byte integer can express, and therefore
 /// the largest possible packet size (256 MiB - 1).
@@ -186,22 +186,7 @@ impl MqttConfig {
     /// Checks every value of the section.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         check_all(&self.ranges())?;
-        let prefix = &self.notice_topic_prefix;
-        if prefix.is_empty() {
-            return Err(ConfigError::invalid(
-                "mqtt.notice_topic_prefix",
-                "must not be empty",
-            ));
-        }
-        if let Some(c) = prefix.chars().find(|c| matches!(c, '+' | '#' | '\0')) {
-            return Err(ConfigError::invalid(
-                "mqtt.notice_topic_prefix",
-                format!(
-                    "must be usable in a topic name, so no '+', '#' or NUL characters; \
-                     {prefix:?} contains {c:?}"
-                ),
-            ));
-        }
+        check_topic_prefix("mqtt.notice_topic_prefix", &self.notice_topic_prefix)?;
         Ok(())
     }
 }

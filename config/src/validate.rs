@@ -3,7 +3,8 @@
 //! Numeric limits are expressed as data ([`RangeCheck`]) rather than as
 //! inline `if`s so that the same list drives both validation and a unit test
 //! asserting that the documentation of each key states the range actually
-//! enforced; the two cannot silently disagree.
+//! enforced; the two cannot silently disagree. Keys named at run time (list
+//! elements) use [`check_range`], and topic prefixes [`check_topic_prefix`].
 
 use crate::error::ConfigError;
 
@@ -43,18 +44,47 @@ impl RangeCheck {
     /// Ok if the value is within range, otherwise an
     /// [`ConfigError::Invalid`] naming the key, range, unit and value.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        if (self.min..=self.max).contains(&self.value) {
-            Ok(())
-        } else {
-            Err(ConfigError::invalid(
-                self.key,
-                format!(
-                    "must be between {} and {} {}, got {}",
-                    self.min, self.max, self.unit, self.value
-                ),
-            ))
-        }
+        check_range(self.key, self.value, self.min, self.max, self.unit)
     }
+}
+
+/// Ok if `value` is in `min..=max`, otherwise an [`ConfigError::Invalid`]
+/// for `key` naming the range, unit and value. For keys whose name is only
+/// known at run time (list elements such as `storage.retention[2].days`);
+/// fixed keys use [`RangeCheck`] so their documentation is checked too.
+pub(crate) fn check_range(
+    key: &str,
+    value: u64,
+    min: u64,
+    max: u64,
+    unit: &str,
+) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("must be between {min} and {max} {unit}, got {value}"),
+        ))
+    }
+}
+
+/// Ok if `prefix` can start a topic name: non-empty, with no wildcard
+/// (`+`, `#`) and no NUL character. The error names `key`.
+pub(crate) fn check_topic_prefix(key: &str, prefix: &str) -> Result<(), ConfigError> {
+    if prefix.is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    if let Some(c) = prefix.chars().find(|c| matches!(c, '+' | '#' | '\0')) {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be usable in a topic name, so no '+', '#' or NUL characters; \
+                 {prefix:?} contains {c:?}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs every check, returning the first failure.
