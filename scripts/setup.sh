@@ -16,6 +16,8 @@ missing=()
 need() { dpkg -s "$1" >/dev/null 2>&1 || missing+=("$1"); }
 need pkg-config
 need gcc
+need g++
+need libclang-dev
 if (( want_test )); then
     need mosquitto-clients
     need python3-venv

@@ -1,0 +1,218 @@
+//! What is stored in each column family, and how it is encoded.
+//!
+//! Every value is `version byte || postcard(value)`. Message and dedup values put their
+//! server timestamp (u64 big-endian, milliseconds since the Unix epoch) between the version
+//! byte and the postcard body, so that retention can read a record's age without decoding it.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::StorageError;
+
+/// Version of every value format below. Readers refuse values of a newer version.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Who sent a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Sender {
+    pub client_id: String,
+    pub user: Option<String>,
+}
+
+/// Message properties kept for delivery and evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Properties {
+    pub payload_format_indicator: Option<u8>,
+    /// When the message stops being deliverable, in milliseconds since the epoch.
+    pub expires_at_ms: Option<u64>,
+    pub content_type: Option<String>,
+    pub response_topic: Option<String>,
+    pub correlation_data: Option<Vec<u8>>,
+    pub user_properties: Vec<(String, String)>,
+}
+
+/// One record of a topic log. Its canonical encoding (postcard of this struct, behind the
+/// version byte) is what the hash chain hashes, `prev_hash` included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub topic: String,
+    /// Position in the topic log, from 1, gapless.
+    pub sequence: u64,
+    /// Server time at commit, milliseconds since the epoch.
+    pub timestamp_ms: u64,
+    pub sender: Sender,
+    pub qos: u8,
+    pub retain: bool,
+    pub payload: Vec<u8>,
+    pub properties: Properties,
+    /// Data the pipeline attached, for example a moderation verdict.
+    pub annotations: Vec<(String, String)>,
+    /// The client's own id for the message, used to store resends once.
+    pub client_message_id: Option<String>,
+    /// Hash of the previous record of the topic; zeros for the first.
+    pub prev_hash: [u8; 32],
+}
+
+/// A record as stored: the record and the hash of its canonical encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub record: MessageRecord,
+    pub hash: [u8; 32],
+}
+
+/// The head of a topic log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TopicHead {
+    pub last_sequence: u64,
+    pub last_hash: [u8; 32],
+}
+
+/// A subscription of a persistent session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    /// The filter as the client sent it, `$share/{group}/` included.
+    pub raw_filter: String,
+    pub share_group: Option<String>,
+    pub filter: String,
+    pub qos: u8,
+    pub no_local: bool,
+    pub retain_as_published: bool,
+    pub retain_handling: u8,
+    pub identifier: Option<u32>,
+}
+
+/// A will message waiting for its client's connection to end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WillRecord {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: u8,
+    pub retain: bool,
+    pub delay_secs: u32,
+    /// Message expiry interval in seconds, counted from publication.
+    pub expiry_secs: Option<u32>,
+    pub properties: Properties,
+}
+
+/// A persistent session (one that outlives its connection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// MQTT protocol level of the last connection (4 or 5).
+    pub protocol: u8,
+    pub expiry_secs: u32,
+    /// When the last connection ended; `None` while connected.
+    pub disconnected_at_ms: Option<u64>,
+    pub will: Option<WillRecord>,
+    pub user: Option<String>,
+    pub subscriptions: Vec<SubscriptionRecord>,
+}
+
+/// Where an outbound QoS 1/2 message stands once it has a packet id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryStage {
+    /// PUBLISH sent, waiting for PUBACK or PUBREC.
+    AwaitingAck,
+    /// PUBREC received, PUBREL sent, waiting for PUBCOMP.
+    AwaitingComp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub packet_id: u16,
+    pub stage: DeliveryStage,
+}
+
+/// A message queued for a persistent session, pointing into its topic log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub topic: String,
+    pub sequence: u64,
+    pub qos: u8,
+    pub retain: bool,
+    pub subscription_ids: Vec<u32>,
+    /// Set once the message is on the wire with a packet id (recorded for QoS 2).
+    pub delivery: Option<Delivery>,
+}
+
+/// Where a message with a client message id was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupEntry {
+    pub topic: String,
+    pub sequence: u64,
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT_VERSION];
+    // Serializing plain structs into a Vec cannot fail.
+    out.extend(postcard::to_allocvec(value).unwrap_or_default());
+    out
+}
+
+pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
+    let (version, body) = bytes.split_first().ok_or(StorageError::Corrupt { what, reason: "empty value".into() })?;
+    check_version(what, *version)?;
+    postcard::from_bytes(body).map_err(|e| StorageError::Corrupt { what, reason: e.to_string() })
+}
+
+/// `version || timestamp || postcard(value)`.
+pub fn encode_timestamped<T: Serialize>(timestamp_ms: u64, value: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT_VERSION];
+    out.extend_from_slice(&timestamp_ms.to_be_bytes());
+    out.extend(postcard::to_allocvec(value).unwrap_or_default());
+    out
+}
+
+pub fn decode_timestamped<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
+    let corrupt = |reason: &str| StorageError::Corrupt { what, reason: reason.into() };
+    let (version, rest) = bytes.split_first().ok_or_else(|| corrupt("empty value"))?;
+    check_version(what, *version)?;
+    let body = rest.get(8..).ok_or_else(|| corrupt("value shorter than its timestamp"))?;
+    postcard::from_bytes(body).map_err(|e| StorageError::Corrupt { what, reason: e.to_string() })
+}
+
+/// The timestamp of a timestamped value, without decoding the rest.
+pub fn timestamp_of(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(1..9)?.try_into().ok()?))
+}
+
+fn check_version(what: &'static str, version: u8) -> Result<(), StorageError> {
+    if version > FORMAT_VERSION {
+        return Err(StorageError::Corrupt { what, reason: format!("format version {version} is newer than {FORMAT_VERSION}") });
+    }
+    Ok(())
+}
+
+/// The canonical encoding the hash chain hashes.
+pub fn canonical(record: &MessageRecord) -> Vec<u8> {
+    encode(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_behind_a_version_byte() {
+        let head = TopicHead { last_sequence: 7, last_hash: [3; 32] };
+        let bytes = encode(&head);
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode::<TopicHead>("head", &bytes).unwrap(), head);
+    }
+
+    #[test]
+    fn timestamp_is_readable_without_decoding() {
+        let entry = DedupEntry { topic: "t".into(), sequence: 4 };
+        let bytes = encode_timestamped(1_700_000_000_123, &entry);
+        assert_eq!(timestamp_of(&bytes), Some(1_700_000_000_123));
+        assert_eq!(decode_timestamped::<DedupEntry>("dedup", &bytes).unwrap(), entry);
+    }
+
+    #[test]
+    fn newer_versions_and_garbage_are_refused() {
+        let mut bytes = encode(&TopicHead::default());
+        bytes[0] = FORMAT_VERSION + 1;
+        assert!(matches!(decode::<TopicHead>("head", &bytes), Err(StorageError::Corrupt { .. })));
+        assert!(decode::<TopicHead>("head", &[]).is_err());
+        assert!(decode::<TopicHead>("head", &[FORMAT_VERSION, 0xff]).is_err());
+    }
+}
