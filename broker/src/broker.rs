@@ -1,4 +1,5 @@
-//! State shared by every connection: sessions, subscriptions, retained messages, the pipeline.
+//! State shared by every connection: sessions, subscriptions, retained messages, the
+//! pipeline and the store.
 //!
 //! A session belongs to at most one connection at a time. A connection attaches to its
 //! client id's slot by taking the slot's `attach` lock; a second connection with the same
@@ -7,8 +8,12 @@
 //! Timers for delayed wills and session expiry carry the slot's generation and do nothing if
 //! a connection attached since they were set.
 //!
+//! Persistent sessions (expiry above zero) are written to the store when they start, when
+//! their subscriptions change, and when their connection ends, and are restored by
+//! [`Broker::open`] after a restart.
+//!
 //! Lock order: the router's lock may be held while taking the registry lock (routing asks who
-//! is online), never the other way round.
+//! is online), never the other way round. Session locks are leaf locks.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,14 +22,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use tallymq_storage::{ops, DeliveryStage, Op, Recovered, Store, StorageError};
 use tokio::sync::{watch, OwnedMutexGuard};
 
-use crate::codec::{LastWill, ProtocolVersion, PublishProperties, QoS, ReasonCode};
-use crate::message::Message;
-use crate::pipeline::{ClientInfo, Pipeline};
+use crate::codec::{LastWill, PublishProperties, QoS, ReasonCode};
+use crate::durable;
+use crate::message::{now_ms, Message};
+use crate::pipeline::{Admitted, ClientInfo, FanOutPlan, Pipeline, PlannedDelivery, Refusal};
 use crate::retained::RetainedStore;
 use crate::router::{ClientKey, Router};
-use crate::session::{Outgoing, QueueLimits, Session};
+use crate::session::{Inflight, InflightStage, Outgoing, QueueLimits, Session};
 
 /// Why a connection is asked to leave.
 pub type KickReceiver = watch::Receiver<Option<ReasonCode>>;
@@ -66,28 +73,39 @@ pub struct Broker {
     pub router: Router,
     pub retained: Arc<RetainedStore>,
     pub pipeline: Pipeline,
+    pub store: Arc<Store>,
     registry: Mutex<HashMap<ClientKey, Slot>>,
     next_connection_id: AtomicU64,
     queue_limits: QueueLimits,
 }
 
 impl Broker {
-    pub fn new(config: tallymq_config::Config) -> Arc<Broker> {
+    /// Opens the store in the configured data directory and restores persistent sessions and
+    /// retained messages. Must run inside the async runtime (it schedules session timers).
+    pub fn open(config: tallymq_config::Config) -> Result<Arc<Broker>, StorageError> {
+        let started = Instant::now();
+        let store = Arc::new(Store::open(&config.storage)?);
+        let recovered = store.recover()?;
         let retained = Arc::new(RetainedStore::new(config.mqtt.max_retained_messages as usize));
-        let pipeline = Pipeline::new(&config, retained.clone());
+        let pipeline = Pipeline::new(&config, store.clone(), retained.clone());
         let queue_limits = QueueLimits {
             max_queued: config.mqtt.max_queued_messages as usize,
             queue_qos0_offline: config.mqtt.queue_qos0_offline,
         };
-        Arc::new(Broker {
+        let broker = Arc::new(Broker {
             config: Arc::new(config),
             router: Router::new(),
             retained,
             pipeline,
+            store,
             registry: Mutex::new(HashMap::new()),
             next_connection_id: AtomicU64::new(1),
             queue_limits,
-        })
+        });
+        let (sessions, retained) = (recovered.sessions.len(), recovered.retained.len());
+        broker.restore(recovered);
+        tracing::info!(sessions, retained, elapsed = ?started.elapsed(), "state restored");
+        Ok(broker)
     }
 
     pub fn queue_limits(&self) -> QueueLimits {
@@ -104,17 +122,81 @@ impl Broker {
         self.registry.lock().values().filter(|slot| slot.owner.is_some()).count()
     }
 
+    /// Rebuilds persistent sessions and retained messages from what the store recovered.
+    fn restore(self: &Arc<Self>, recovered: Recovered) {
+        for stored in &recovered.retained {
+            self.retained.apply(&Arc::new(Message::from_stored(stored)));
+        }
+        let now = now_ms();
+        let mut stale = Vec::new();
+        for found in recovered.sessions {
+            let client: ClientKey = Arc::from(found.client_id.as_str());
+            let record = &found.record;
+            let session = Arc::new(Session::new(client.clone(), durable::protocol_from_level(record.protocol), record.expiry_secs));
+            let subscriptions: Vec<_> =
+                record.subscriptions.iter().map(|s| (s.raw_filter.clone(), durable::subscription_from_record(s))).collect();
+            {
+                let mut state = session.state.lock();
+                state.user = durable::user_of(record);
+                state.will = record.will.as_ref().map(durable::will_from_record);
+                for (order, entry, message) in found.queue {
+                    session.resume_durable_order_after(order);
+                    let Some(message) = message.filter(|m| !Message::from_stored(m).is_expired(Instant::now())) else {
+                        stale.push(ops::delete_queue_entry(&found.client_id, order));
+                        continue;
+                    };
+                    let outgoing = Outgoing {
+                        message: Arc::new(Message::from_stored(&message)),
+                        qos: QoS::from_u8(entry.qos).unwrap_or(QoS::AtLeastOnce),
+                        retain: entry.retain,
+                        subscription_ids: entry.subscription_ids.clone(),
+                        durable: Some(order),
+                    };
+                    match entry.delivery {
+                        Some(delivery) => {
+                            let stage = match delivery.stage {
+                                DeliveryStage::AwaitingAck => InflightStage::AwaitingAck,
+                                DeliveryStage::AwaitingComp => InflightStage::AwaitingComp,
+                            };
+                            let order = state.next_order();
+                            state.inflight.insert(delivery.packet_id, Inflight { outgoing, stage, order });
+                        }
+                        None => state.queue.push_back(outgoing),
+                    }
+                }
+                state.incoming_qos2.extend(found.incoming);
+                for (raw, stored) in &subscriptions {
+                    state.subscriptions.insert(raw.clone(), stored.clone());
+                }
+            }
+            for (_, stored) in &subscriptions {
+                self.router.subscribe(&client, stored.share_group.as_deref(), &stored.filter, stored.subscription);
+            }
+            let generation = 1;
+            self.registry.lock().insert(client, Slot { session: Some(session.clone()), generation, ..Slot::default() });
+            // A session whose connection was live at the crash lost it now.
+            let elapsed = now.saturating_sub(record.disconnected_at_ms.unwrap_or(now)) / 1000;
+            let elapsed = u32::try_from(elapsed).unwrap_or(u32::MAX);
+            let will_delay = record.will.as_ref().map(|w| w.delay_secs).unwrap_or(0).saturating_sub(elapsed);
+            let expiry = if record.expiry_secs == u32::MAX { u32::MAX } else { record.expiry_secs.saturating_sub(elapsed) };
+            self.schedule_expiry(session, generation, expiry, will_delay);
+        }
+        if !stale.is_empty() {
+            self.store_later(stale);
+        }
+    }
+
     /// Attaches a new connection to the session of `client_id`, taking it over from a
     /// connection that holds it. Returns `None` if yet another connection with the same id
     /// arrived while this one waited.
     pub async fn attach(
         self: &Arc<Self>,
-        client_id: &ClientKey,
+        client: &ClientInfo,
         clean_start: bool,
-        protocol: ProtocolVersion,
         expiry_interval: u32,
         will: Option<LastWill>,
     ) -> Option<Attachment> {
+        let client_id = &client.client_id;
         let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = watch::channel(None);
         let attach_lock = {
@@ -139,12 +221,13 @@ impl Broker {
                     (existing, true, None)
                 }
                 previous => {
-                    let fresh = Arc::new(Session::new(client_id.clone(), protocol, expiry_interval));
+                    let fresh = Arc::new(Session::new(client_id.clone(), client.protocol, expiry_interval));
                     slot.session = Some(fresh.clone());
                     (fresh, false, previous)
                 }
             }
         };
+        let mut changes = Vec::new();
         if let Some(old) = discarded {
             // Clean start ends the old session; a will still waiting on its delay goes now.
             let pending_will = old.state.lock().will.take();
@@ -152,15 +235,41 @@ impl Broker {
                 self.publish_will(&old, will).await;
             }
             self.end_session(&old);
+            changes.extend(ops::delete_session(client_id));
         }
-        {
+        let record = {
             let mut state = session.state.lock();
             state.connected = true;
-            state.protocol = protocol;
+            state.protocol = client.protocol;
+            state.user = client.username.clone();
             state.expiry_interval = expiry_interval;
             state.will = will;
+            (expiry_interval > 0).then(|| durable::session_record(&state, None))
+        };
+        match record {
+            Some(record) => changes.push(ops::put_session(client_id, &record)),
+            None if session_present => changes.extend(ops::delete_session(client_id)),
+            None => {}
+        }
+        if !changes.is_empty() {
+            if let Err(error) = self.store.apply(changes).await {
+                tracing::warn!(client = %client_id, %error, "session not stored; it lives in memory only");
+            }
         }
         Some(Attachment { session, session_present, connection_id, kicked, _guard: guard })
+    }
+
+    /// Writes a persistent session's record (after a subscription change); returns once
+    /// durable.
+    pub async fn save_session(&self, session: &Session) -> Result<(), StorageError> {
+        let record = {
+            let state = session.state.lock();
+            if state.expiry_interval == 0 {
+                return Ok(());
+            }
+            durable::session_record(&state, None)
+        };
+        self.store.apply(vec![ops::put_session(&session.client_id, &record)]).await
     }
 
     /// Detaches a connection from its session: publishes or schedules the will, ends the
@@ -193,8 +302,10 @@ impl Broker {
             self.publish_will(&session, will).await;
         }
         if expiry == 0 {
-            self.forget_session(&session);
+            self.forget_session(&session).await;
         } else {
+            let record = durable::session_record(&session.state.lock(), Some(now_ms()));
+            let _ = self.store.apply_later(vec![ops::put_session(&session.client_id, &record)]).await;
             self.schedule_expiry(session, generation, expiry, will_delay);
         }
         drop(attachment);
@@ -213,6 +324,8 @@ impl Broker {
                 let will = session.state.lock().will.take();
                 if let Some(will) = will {
                     broker.publish_will(&session, will).await;
+                    let record = durable::session_record(&session.state.lock(), Some(now_ms()));
+                    let _ = broker.store.apply_later(vec![ops::put_session(&session.client_id, &record)]).await;
                 }
             }
             if expiry == u32::MAX {
@@ -225,7 +338,7 @@ impl Broker {
                 if let Some(will) = will {
                     broker.publish_will(&session, will).await;
                 }
-                broker.forget_session(&session);
+                broker.forget_session(&session).await;
             }
         });
     }
@@ -241,7 +354,7 @@ impl Broker {
     }
 
     /// Removes the session from the registry (if it is still the slot's) and ends it.
-    fn forget_session(&self, session: &Arc<Session>) {
+    async fn forget_session(&self, session: &Arc<Session>) {
         {
             let mut registry = self.registry.lock();
             if let Some(slot) = registry.get_mut(&session.client_id) {
@@ -255,9 +368,10 @@ impl Broker {
             }
         }
         self.end_session(session);
+        let _ = self.store.apply_later(ops::delete_session(&session.client_id)).await;
     }
 
-    /// Drops an ended session's subscriptions from the router.
+    /// Drops an ended session's subscriptions from the router and its state from memory.
     fn end_session(&self, session: &Session) {
         let subscriptions: Vec<_> = session.state.lock().subscriptions.drain().map(|(_, s)| s).collect();
         for sub in subscriptions {
@@ -269,9 +383,24 @@ impl Broker {
         state.incoming_qos2.clear();
     }
 
+    /// The pipeline, with the broker's fan-out plan: authorize -> validate -> moderate ->
+    /// persist. `incoming_packet` is an inbound QoS 2 packet id for a persistent session.
+    pub async fn publish(
+        &self,
+        client: &ClientInfo,
+        message: Message,
+        incoming_packet: Option<u16>,
+    ) -> Result<Admitted, Refusal> {
+        self.pipeline.admit(client, message, incoming_packet, |message| self.plan(message)).await
+    }
+
     /// Publishes a will through the pipeline, as its client would have.
     async fn publish_will(&self, session: &Session, will: LastWill) {
-        let client = ClientInfo { client_id: session.client_id.clone(), username: None, protocol: session.state.lock().protocol };
+        let (protocol, username) = {
+            let state = session.state.lock();
+            (state.protocol, state.user.clone())
+        };
+        let client = ClientInfo { client_id: session.client_id.clone(), username, protocol };
         let properties = PublishProperties {
             payload_format_indicator: will.properties.payload_format_indicator,
             message_expiry_interval: will.properties.message_expiry_interval,
@@ -290,20 +419,25 @@ impl Broker {
             session.client_id.clone(),
             Instant::now(),
         );
-        match self.pipeline.admit(&client, message).await {
-            Ok(message) => {
-                self.fan_out(&message);
+        match self.publish(&client, message, None).await {
+            Ok(Admitted::Stored { message, plan }) => {
+                self.fan_out(&message, plan);
             }
+            Ok(Admitted::Duplicate { .. }) => {}
             Err(refusal) => tracing::info!(client = %session.client_id, %refusal, "will message refused"),
         }
     }
 
-    /// Stage 6: queue an admitted message for every matching session. Returns how many
-    /// sessions it was queued for.
-    pub fn fan_out(&self, message: &Arc<Message>) -> usize {
+    /// Who receives a message, decided before it is stored: persistent sessions' QoS 1/2
+    /// deliveries get a durable queue key and are stored with the message.
+    pub fn plan(&self, message: &Message) -> FanOutPlan {
+        self.plan_deliveries(message, true)
+    }
+
+    fn plan_deliveries(&self, message: &Message, durable_for_persistent: bool) -> FanOutPlan {
         let routes = self.router.route(&message.topic, &message.publisher, |client| self.is_online(client));
         if routes.is_empty() {
-            return 0;
+            return FanOutPlan::default();
         }
         let targets: Vec<_> = {
             let registry = self.registry.lock();
@@ -312,19 +446,56 @@ impl Broker {
                 .filter_map(|route| registry.get(&route.client).and_then(|slot| slot.session.clone()).map(|s| (route, s)))
                 .collect()
         };
+        let planned = targets
+            .into_iter()
+            .map(|(route, session)| {
+                let qos = route.qos.min(message.qos);
+                let stored = durable_for_persistent
+                    && qos != QoS::AtMostOnce
+                    && session.is_persistent()
+                    && session.has_room(self.queue_limits);
+                let durable = stored.then(|| session.next_durable_order());
+                PlannedDelivery { session, route, durable }
+            })
+            .collect();
+        FanOutPlan(planned)
+    }
+
+    /// Stage 6: queue an admitted message for every session in its plan. Returns how many
+    /// sessions it was queued for.
+    pub fn fan_out(&self, message: &Arc<Message>, plan: FanOutPlan) -> usize {
         let mut queued = 0;
-        for (route, session) in targets {
+        let mut stale = Vec::new();
+        for planned in plan.0 {
             let outgoing = Outgoing {
                 message: message.clone(),
-                qos: route.qos.min(message.qos),
-                retain: route.retain_as_published && message.retain,
-                subscription_ids: route.subscription_ids,
+                qos: planned.route.qos.min(message.qos),
+                retain: planned.route.retain_as_published && message.retain,
+                subscription_ids: planned.route.subscription_ids,
+                durable: planned.durable,
             };
-            if session.enqueue(outgoing, self.queue_limits).is_ok() {
-                queued += 1;
+            match planned.session.enqueue(outgoing, self.queue_limits) {
+                Ok(()) => queued += 1,
+                Err(_) => {
+                    if let Some(order) = planned.durable {
+                        stale.push(ops::delete_queue_entry(&planned.session.client_id, order));
+                    }
+                }
             }
         }
+        if !stale.is_empty() {
+            self.store_later(stale);
+        }
         queued
+    }
+
+    /// Queues store changes from code that cannot wait (the rare paths of fan-out and
+    /// recovery); they are written with the next commit.
+    fn store_later(&self, changes: Vec<Op>) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let _ = store.apply_later(changes).await;
+        });
     }
 
     fn is_online(&self, client: &str) -> bool {
@@ -332,8 +503,15 @@ impl Broker {
     }
 
     /// Publishes a message from the server itself (notices), bypassing the client pipeline.
+    /// Such messages are not stored.
     pub fn publish_server_message(&self, topic: String, payload: Bytes, qos: QoS) -> usize {
         let message = Message::from_publish(Arc::from(topic), qos, false, PublishProperties::default(), payload, Arc::from(""), Instant::now());
-        self.fan_out(&Arc::new(message))
+        let plan = self.plan_deliveries(&message, false);
+        self.fan_out(&Arc::new(message), plan)
+    }
+
+    /// Flushes and closes the store.
+    pub fn close(&self) {
+        self.store.close();
     }
 }

@@ -10,20 +10,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::broker::{Attachment, Broker, Departure, KickReceiver};
 use crate::codec::{
     self, AckProperties, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, ProtocolVersion,
-    PubResponse, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    PubResponse, Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
+use tallymq_storage::{ops, Delivery, DeliveryStage};
+
+use crate::history;
 use crate::message::Message;
-use crate::pipeline::{ClientInfo, Refusal};
+use crate::pipeline::{Admitted, ClientInfo, Refusal};
 use crate::router::{ClientKey, Subscription};
 use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
 use crate::topic;
+
+/// User property that tells 5.0 subscribers a message's sequence number in its topic log.
+pub const SEQUENCE_PROPERTY: &str = "seq";
 
 /// Write buffer size at which a delivery burst is flushed before encoding more.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -251,7 +257,8 @@ where
         };
         let expiry = requested_expiry.min(max_expiry);
 
-        let attachment = broker.attach(&client_id, connect.clean_start, version, expiry, connect.will.clone()).await?;
+        let client = ClientInfo { client_id: client_id.clone(), username: connect.username.as_deref().map(Arc::from), protocol: version };
+        let attachment = broker.attach(&client, connect.clean_start, expiry, connect.will.clone()).await?;
         let client_receive_max = connect.properties.receive_maximum.unwrap_or(u16::MAX);
         let max_inflight = usize::from(client_receive_max.min(mqtt.max_inflight));
         let mut connection = Connection {
@@ -262,7 +269,7 @@ where
             write_buf: BytesMut::with_capacity(READ_CHUNK),
             peer,
             version,
-            client: ClientInfo { client_id: client_id.clone(), username: connect.username.as_deref().map(Arc::from), protocol: version },
+            client,
             session: attachment.session.clone(),
             attachment: None,
             shutdown,
@@ -358,17 +365,17 @@ where
         match packet {
             Packet::Publish(publish) => self.handle_publish(publish).await,
             Packet::PubAck(ack) => {
-                self.complete_outbound(ack.packet_id, QoS::AtLeastOnce);
+                self.complete_outbound(ack.packet_id, QoS::AtLeastOnce).await;
                 Ok(())
             }
-            Packet::PubRec(rec) => self.handle_pubrec(rec),
-            Packet::PubRel(rel) => self.handle_pubrel(rel),
+            Packet::PubRec(rec) => self.handle_pubrec(rec).await,
+            Packet::PubRel(rel) => self.handle_pubrel(rel).await,
             Packet::PubComp(comp) => {
-                self.complete_outbound(comp.packet_id, QoS::ExactlyOnce);
+                self.complete_outbound(comp.packet_id, QoS::ExactlyOnce).await;
                 Ok(())
             }
-            Packet::Subscribe(subscribe) => self.handle_subscribe(subscribe),
-            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(unsubscribe),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(subscribe).await,
+            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(unsubscribe).await,
             Packet::PingReq => self.send(Packet::PingResp),
             Packet::Disconnect(disconnect) => Err(self.handle_disconnect(disconnect)),
             Packet::Connect(_) => Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "a second CONNECT".into())),
@@ -404,6 +411,9 @@ where
                 return Err(Ending::Violation(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, "too many unacknowledged QoS 2 publishes".into()));
             }
         }
+        if &*topic == history::QUERY_TOPIC {
+            return self.answer_history_query(publish).await;
+        }
         let message = Message::from_publish(
             topic.clone(),
             publish.qos,
@@ -413,17 +423,71 @@ where
             self.client.client_id.clone(),
             Instant::now(),
         );
-        match self.broker.pipeline.admit(&self.client, message).await {
-            Ok(message) => {
+        // A persistent session's inbound QoS 2 id is stored with the message, so a resend
+        // after a broker restart is still recognized.
+        let incoming = (publish.qos == QoS::ExactlyOnce && self.session.is_persistent()).then_some(packet_id);
+        match self.broker.publish(&self.client, message, incoming).await {
+            Ok(Admitted::Stored { message, plan }) => {
                 self.acknowledge(publish.qos, packet_id, None)?;
-                self.broker.fan_out(&message);
+                self.broker.fan_out(&message, plan);
                 Ok(())
+            }
+            Ok(Admitted::Duplicate { sequence }) => {
+                tracing::debug!(client = %self.client.client_id, %topic, sequence, "resent message stored once");
+                self.acknowledge(publish.qos, packet_id, None)
             }
             Err(refusal) => {
                 tracing::debug!(client = %self.client.client_id, %topic, %refusal, "publish refused");
                 self.refuse_publish(publish.qos, packet_id, &topic, refusal)
             }
         }
+    }
+
+    /// Answers a `$history/query` publish with one reply delivered to this client only, then
+    /// acknowledges the query. The query is a request to the broker, not a message: it is
+    /// not stored or routed.
+    async fn answer_history_query(&mut self, publish: Publish) -> Result<(), Ending> {
+        let reply_body = match history::parse(&publish.payload) {
+            Err(error) => serde_json::to_vec(&history::Failure { error }),
+            Ok(query) => match self.broker.pipeline.authorize.history(&self.client, &query.topic) {
+                Err(refusal) => serde_json::to_vec(&history::Failure { error: refusal.reason }),
+                Ok(()) => {
+                    let store = self.broker.store.clone();
+                    let limit = query.limit.unwrap_or(usize::MAX).clamp(1, store.history_max_page());
+                    let (topic, after) = (query.topic.clone(), query.after);
+                    let read = tokio::task::spawn_blocking(move || store.read_after(&topic, after, limit)).await;
+                    match read {
+                        Ok(Ok(stored)) => serde_json::to_vec(&history::page(&query, limit, stored)),
+                        Ok(Err(error)) => serde_json::to_vec(&history::Failure { error: error.to_string() }),
+                        Err(_) => serde_json::to_vec(&history::Failure { error: "history read failed".into() }),
+                    }
+                }
+            },
+        };
+        let reply_topic = match (&publish.properties.response_topic, self.version) {
+            (Some(topic), ProtocolVersion::V5) => topic.clone(),
+            _ => format!("{}{}", history::REPLY_PREFIX, self.client.client_id),
+        };
+        let properties = PublishProperties {
+            correlation_data: publish.properties.correlation_data.clone(),
+            content_type: Some("application/json".into()),
+            ..Default::default()
+        };
+        let reply = Message::from_publish(
+            Arc::from(reply_topic),
+            QoS::AtLeastOnce,
+            false,
+            properties,
+            Bytes::from(reply_body.unwrap_or_default()),
+            Arc::from(""),
+            Instant::now(),
+        );
+        let outgoing = Outgoing { message: Arc::new(reply), qos: QoS::AtLeastOnce, retain: false, subscription_ids: vec![], durable: None };
+        self.acknowledge(publish.qos, publish.packet_id, None)?;
+        if self.session.enqueue(outgoing, self.broker.queue_limits()).is_err() {
+            tracing::debug!(client = %self.client.client_id, "history reply dropped: session queue full");
+        }
+        Ok(())
     }
 
     /// Sends PUBACK or PUBREC; with a refusal, its reason for 5.0 clients.
@@ -490,26 +554,39 @@ where
         Ok(topic)
     }
 
-    fn handle_pubrec(&mut self, rec: PubResponse) -> Result<(), Ending> {
-        let mut state = self.session.state.lock();
-        let known = match state.inflight.get_mut(&rec.packet_id) {
-            Some(entry) if entry.outgoing.qos == QoS::ExactlyOnce => {
-                if rec.reason.is_error() {
+    async fn handle_pubrec(&mut self, rec: PubResponse) -> Result<(), Ending> {
+        let refused = rec.reason.is_error();
+        let known = {
+            let mut state = self.session.state.lock();
+            match state.inflight.get_mut(&rec.packet_id) {
+                Some(entry) if entry.outgoing.qos == QoS::ExactlyOnce && refused => {
                     // The receiver refused the message: the flow ends here.
-                    state.inflight.remove(&rec.packet_id);
-                    drop(state);
-                    self.forget_resend(rec.packet_id);
-                    return Ok(());
+                    state.inflight.remove(&rec.packet_id).map(|entry| entry.outgoing)
                 }
-                entry.stage = InflightStage::AwaitingComp;
+                Some(entry) if entry.outgoing.qos == QoS::ExactlyOnce => {
+                    entry.stage = InflightStage::AwaitingComp;
+                    Some(entry.outgoing.clone())
+                }
+                _ => None,
+            }
+        };
+        if refused {
+            if let Some(outgoing) = known {
+                self.forget_resend(rec.packet_id);
+                self.forget_durable(outgoing.durable).await;
+                return Ok(());
+            }
+        }
+        let known = match known {
+            Some(outgoing) => {
+                self.forget_resend(rec.packet_id);
+                // PUBREL may go out only once the new stage is durable: after a restart the
+                // broker must resend PUBREL, not the PUBLISH.
+                self.record_delivery(&outgoing, rec.packet_id, DeliveryStage::AwaitingComp).await;
                 true
             }
-            _ => false,
+            None => false,
         };
-        drop(state);
-        if known {
-            self.forget_resend(rec.packet_id);
-        }
         let mut pubrel = PubResponse::success(rec.packet_id);
         if !known {
             pubrel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -517,8 +594,15 @@ where
         self.send(Packet::PubRel(pubrel))
     }
 
-    fn handle_pubrel(&mut self, rel: PubResponse) -> Result<(), Ending> {
+    async fn handle_pubrel(&mut self, rel: PubResponse) -> Result<(), Ending> {
         let known = self.session.state.lock().incoming_qos2.remove(&rel.packet_id);
+        if known && self.session.is_persistent() {
+            // PUBCOMP frees the packet id for reuse: forget it durably first.
+            let change = ops::delete_incoming(&self.client.client_id, rel.packet_id);
+            if let Err(error) = self.broker.store.apply(vec![change]).await {
+                tracing::warn!(client = %self.client.client_id, %error, "inbound QoS 2 state not cleared on disk");
+            }
+        }
         let mut pubcomp = PubResponse::success(rel.packet_id);
         if !known {
             pubcomp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -527,22 +611,29 @@ where
     }
 
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends an outbound flow and frees its in-flight slot.
-    fn complete_outbound(&mut self, packet_id: u16, qos: QoS) {
-        let mut state = self.session.state.lock();
-        let matches = state.inflight.get(&packet_id).is_some_and(|entry| match qos {
-            QoS::AtLeastOnce => entry.outgoing.qos == QoS::AtLeastOnce,
-            _ => entry.stage == InflightStage::AwaitingComp,
-        });
-        if matches {
-            state.inflight.remove(&packet_id);
-            drop(state);
-            self.forget_resend(packet_id);
-        } else {
-            tracing::debug!(client = %self.client.client_id, packet_id, "acknowledgement for an unknown packet id ignored");
+    async fn complete_outbound(&mut self, packet_id: u16, qos: QoS) {
+        let completed = {
+            let mut state = self.session.state.lock();
+            let matches = state.inflight.get(&packet_id).is_some_and(|entry| match qos {
+                QoS::AtLeastOnce => entry.outgoing.qos == QoS::AtLeastOnce,
+                _ => entry.stage == InflightStage::AwaitingComp,
+            });
+            if matches {
+                state.inflight.remove(&packet_id)
+            } else {
+                None
+            }
+        };
+        match completed {
+            Some(entry) => {
+                self.forget_resend(packet_id);
+                self.forget_durable(entry.outgoing.durable).await;
+            }
+            None => tracing::debug!(client = %self.client.client_id, packet_id, "acknowledgement for an unknown packet id ignored"),
         }
     }
 
-    fn handle_subscribe(&mut self, subscribe: Subscribe) -> Result<(), Ending> {
+    async fn handle_subscribe(&mut self, subscribe: Subscribe) -> Result<(), Ending> {
         let limits = self.broker.pipeline.validate.topic_limits();
         let max_subscriptions = self.broker.config.mqtt.max_subscriptions_per_client as usize;
         let session = self.session.clone();
@@ -591,17 +682,22 @@ where
                         qos: options.qos.min(message.qos),
                         retain: true,
                         subscription_ids: subscribe.subscription_identifier.into_iter().collect(),
+                        durable: None,
                         message,
                     };
                     let _ = session.enqueue(outgoing, self.broker.queue_limits());
                 }
             }
         }
+        // A persistent session's subscriptions are durable before SUBACK.
+        if let Err(error) = self.broker.save_session(&session).await {
+            tracing::warn!(client = %self.client.client_id, %error, "subscriptions not stored");
+        }
         let suback = SubAck { packet_id: subscribe.packet_id, properties: AckProperties::default(), reasons };
         self.send(Packet::SubAck(suback))
     }
 
-    fn handle_unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), Ending> {
+    async fn handle_unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), Ending> {
         let session = self.session.clone();
         let reasons = unsubscribe
             .filters
@@ -614,6 +710,9 @@ where
                 None => ReasonCode::NO_SUBSCRIPTION_EXISTED,
             })
             .collect();
+        if let Err(error) = self.broker.save_session(&session).await {
+            tracing::warn!(client = %self.client.client_id, %error, "subscriptions not stored");
+        }
         let unsuback = UnsubAck { packet_id: unsubscribe.packet_id, properties: AckProperties::default(), reasons };
         self.send(Packet::UnsubAck(unsuback))
     }
@@ -667,13 +766,14 @@ where
     async fn deliver(&mut self) -> Result<(), Ending> {
         self.resend_inflight();
         let session = self.session.clone();
+        let mut finished = Vec::new();
         loop {
             let now = Instant::now();
             let (outgoing, packet_id) = {
                 let mut state = session.state.lock();
                 let Some(front) = state.queue.front() else { break };
                 if front.message.is_expired(now) {
-                    state.queue.pop_front();
+                    finished.extend(state.queue.pop_front().and_then(|expired| expired.durable));
                     continue;
                 }
                 if front.qos != QoS::AtMostOnce && state.inflight.len() >= self.max_inflight {
@@ -693,11 +793,17 @@ where
                 };
                 (outgoing, packet_id)
             };
+            if outgoing.qos == QoS::ExactlyOnce {
+                // Exactly once across a restart: the packet id is durable before the PUBLISH
+                // leaves, so the broker resends it under the same id.
+                self.record_delivery(&outgoing, packet_id, DeliveryStage::AwaitingAck).await;
+            }
             let publish = self.publish_packet(&outgoing, packet_id, false);
             if let Err(too_large) = self.send(Packet::Publish(publish)) {
                 // Larger than the client accepts: as if delivered (MQTT 5.0 section 3.1.2.25).
                 if let Ending::Violation(..) = too_large {
                     session.state.lock().inflight.remove(&packet_id);
+                    finished.extend(outgoing.durable);
                     continue;
                 }
                 return Err(too_large);
@@ -706,7 +812,29 @@ where
                 self.flush().await?;
             }
         }
+        if !finished.is_empty() {
+            let changes = finished.into_iter().map(|order| ops::delete_queue_entry(&self.client.client_id, order)).collect();
+            let _ = self.broker.store.apply_later(changes).await;
+        }
         self.flush().await
+    }
+
+    /// Records on disk that a durable delivery went out under `packet_id`, at `stage`.
+    async fn record_delivery(&self, outgoing: &Outgoing, packet_id: u16, stage: DeliveryStage) {
+        let Some(order) = outgoing.durable else { return };
+        let entry = outgoing.queue_entry(Some(Delivery { packet_id, stage }));
+        let change = ops::put_queue_entry(&self.client.client_id, order, &entry);
+        if let Err(error) = self.broker.store.apply(vec![change]).await {
+            tracing::warn!(client = %self.client.client_id, %error, "delivery state not stored");
+        }
+    }
+
+    /// A finished durable delivery leaves the session's stored queue.
+    async fn forget_durable(&self, durable: Option<u64>) {
+        if let Some(order) = durable {
+            let change = ops::delete_queue_entry(&self.client.client_id, order);
+            let _ = self.broker.store.apply_later(vec![change]).await;
+        }
     }
 
     /// The PUBLISH for one delivery, with this connection's aliases and properties.
@@ -724,6 +852,9 @@ where
         if self.version == ProtocolVersion::V5 {
             let mut properties = message.properties.clone();
             properties.user_properties.extend(message.annotations.iter().cloned());
+            if message.sequence > 0 {
+                properties.user_properties.push((SEQUENCE_PROPERTY.to_string(), message.sequence.to_string()));
+            }
             properties.subscription_identifiers = outgoing.subscription_ids.clone();
             properties.message_expiry_interval = message.remaining_expiry(Instant::now());
             if self.max_outbound_aliases > 0 {
@@ -771,18 +902,26 @@ where
     }
 
     /// Writes the write buffer out, giving up if the connection is told to leave meanwhile.
+    /// Written bytes leave the buffer as they go, so after an interruption the buffer holds
+    /// exactly what the client has not received yet, starting at a packet boundary or inside
+    /// the packet being written.
     async fn flush(&mut self) -> Result<(), Ending> {
         if self.write_buf.is_empty() {
             return Ok(());
         }
         let Connection { stream, write_buf, kicked, .. } = self;
-        let written = tokio::select! {
-            biased;
-            _ = kicked.changed() => return Err(Ending::Kicked(kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER))),
-            written = async { stream.write_all(write_buf).await?; stream.flush().await } => written,
-        };
-        write_buf.clear();
-        written.map_err(|_| Ending::NetworkLost)
+        while !write_buf.is_empty() {
+            let written = tokio::select! {
+                biased;
+                _ = kicked.changed() => return Err(Ending::Kicked(kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER))),
+                written = stream.write(write_buf) => written,
+            };
+            match written {
+                Ok(0) | Err(_) => return Err(Ending::NetworkLost),
+                Ok(n) => write_buf.advance(n),
+            }
+        }
+        stream.flush().await.map_err(|_| Ending::NetworkLost)
     }
 
     /// Says goodbye as the ending requires, then detaches from the session.
@@ -801,15 +940,20 @@ where
             if self.version == ProtocolVersion::V5 {
                 let mut disconnect = Disconnect::new(reason);
                 disconnect.properties.reason_string = Some(why);
-                self.write_buf.clear();
-                if self.send(Packet::Disconnect(disconnect)).is_ok() {
-                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                        let _ = self.stream.write_all(&self.write_buf).await;
-                        let _ = self.stream.flush().await;
-                    })
-                    .await;
-                }
+                // After whatever is still pending (the CONNACK at least), so the client never
+                // sees a DISCONNECT first.
+                let _ = self.send(Packet::Disconnect(disconnect));
             }
+        }
+        if matches!(ending, Ending::NetworkLost) {
+            self.write_buf.clear();
+        }
+        if !self.write_buf.is_empty() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                let _ = self.stream.write_all(&self.write_buf).await;
+                let _ = self.stream.flush().await;
+            })
+            .await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
         tracing::debug!(peer = %self.peer, client = %self.client.client_id, ?ending, "client disconnected");

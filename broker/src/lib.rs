@@ -6,6 +6,8 @@
 pub mod broker;
 pub mod codec;
 pub mod connection;
+pub mod durable;
+pub mod history;
 pub mod message;
 pub mod pipeline;
 pub mod retained;

@@ -26,19 +26,25 @@ impl RetainedStore {
         RetainedStore { messages: RwLock::new(HashMap::new()), max }
     }
 
-    /// Stores, replaces or (empty payload) deletes the retained message of the topic. A new
-    /// topic beyond the limit is refused; replacing and deleting always work.
-    pub fn apply(&self, message: &Arc<Message>) -> Result<(), RetainedFull> {
+    /// Whether a retained message for `topic` fits: replacing one always does, a new topic
+    /// only below the limit.
+    pub fn check_room(&self, topic: &str) -> Result<(), RetainedFull> {
+        let messages = self.messages.read();
+        if !messages.contains_key(topic) && messages.len() >= self.max {
+            return Err(RetainedFull { max: self.max });
+        }
+        Ok(())
+    }
+
+    /// Stores, replaces or (empty payload) deletes the retained message of the topic. The
+    /// caller checked room first ([`RetainedStore::check_room`]).
+    pub fn apply(&self, message: &Arc<Message>) {
         let mut messages = self.messages.write();
         if message.payload.is_empty() {
             messages.remove(&message.topic);
-            return Ok(());
+        } else {
+            messages.insert(message.topic.clone(), message.clone());
         }
-        if !messages.contains_key(&message.topic) && messages.len() >= self.max {
-            return Err(RetainedFull { max: self.max });
-        }
-        messages.insert(message.topic.clone(), message.clone());
-        Ok(())
     }
 
     /// Unexpired retained messages whose topic matches `filter`.

@@ -21,6 +21,8 @@ const WS_FRAME_SLACK: usize = 1024;
 pub enum ServerError {
     #[error("cannot listen for {what} on {address}: {source}")]
     Bind { what: &'static str, address: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Storage(#[from] tallymq_storage::StorageError),
 }
 
 /// A running broker.
@@ -34,7 +36,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: tallymq_config::Config) -> Result<Server, ServerError> {
-        let broker = Broker::new(config);
+        let broker = Broker::open(config)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut listeners = JoinSet::new();
         let listener_config = broker.config.listener.clone();
@@ -74,6 +76,8 @@ impl Server {
         while self.broker.connected_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let broker = self.broker.clone();
+        let _ = tokio::task::spawn_blocking(move || broker.close()).await;
     }
 }
 

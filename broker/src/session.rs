@@ -26,6 +26,22 @@ pub struct Outgoing {
     pub qos: QoS,
     pub retain: bool,
     pub subscription_ids: Vec<u32>,
+    /// Key of this delivery in the session's durable queue (persistent sessions, QoS 1/2).
+    pub durable: Option<u64>,
+}
+
+impl Outgoing {
+    /// The durable queue entry for this delivery.
+    pub fn queue_entry(&self, delivery: Option<tallymq_storage::Delivery>) -> tallymq_storage::QueueEntry {
+        tallymq_storage::QueueEntry {
+            topic: self.message.topic.to_string(),
+            sequence: self.message.sequence,
+            qos: self.qos as u8,
+            retain: self.retain,
+            subscription_ids: self.subscription_ids.clone(),
+            delivery,
+        }
+    }
 }
 
 /// Where an outbound QoS 1/2 message stands in its acknowledgement flow.
@@ -78,6 +94,8 @@ pub struct SessionState {
     /// Seconds the session outlives its connection; `u32::MAX` never expires.
     pub expiry_interval: u32,
     pub protocol: ProtocolVersion,
+    /// User name of the last connection, stored with the session.
+    pub user: Option<Arc<str>>,
     pub connected: bool,
     next_packet_id: u16,
     next_order: u64,
@@ -115,6 +133,8 @@ pub struct Session {
     /// Wakes the connection task when the queue grows.
     pub notify: Notify,
     dropped: AtomicU64,
+    /// Next key in the durable queue.
+    next_durable_order: AtomicU64,
 }
 
 impl Session {
@@ -129,6 +149,7 @@ impl Session {
                 will: None,
                 expiry_interval,
                 protocol,
+                user: None,
                 connected: false,
                 next_packet_id: 0,
                 next_order: 0,
@@ -136,7 +157,24 @@ impl Session {
             }),
             notify: Notify::new(),
             dropped: AtomicU64::new(0),
+            next_durable_order: AtomicU64::new(1),
         }
+    }
+
+    /// A session outlives its connection when its expiry interval is above zero; only such
+    /// sessions are stored.
+    pub fn is_persistent(&self) -> bool {
+        self.state.lock().expiry_interval > 0
+    }
+
+    /// Reserves the next durable queue key.
+    pub fn next_durable_order(&self) -> u64 {
+        self.next_durable_order.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Continues durable queue keys after those found on disk.
+    pub fn resume_durable_order_after(&self, order: u64) {
+        self.next_durable_order.fetch_max(order + 1, Ordering::Relaxed);
     }
 
     /// Queues a message for delivery, or drops it by the queue policy: QoS 0 is not queued for
@@ -166,6 +204,11 @@ impl Session {
         Ok(())
     }
 
+    /// Whether the queue has room for one more message.
+    pub fn has_room(&self, limits: QueueLimits) -> bool {
+        self.state.lock().queue.len() < limits.max_queued
+    }
+
     /// Messages this session did not get because of the queue policy.
     pub fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -187,7 +230,7 @@ mod tests {
             Arc::from("p"),
             Instant::now(),
         );
-        Outgoing { message: Arc::new(message), qos, retain: false, subscription_ids: vec![] }
+        Outgoing { message: Arc::new(message), qos, retain: false, subscription_ids: vec![], durable: None }
     }
 
     #[test]

@@ -380,9 +380,12 @@ async fn application_properties_are_forwarded_unchanged() {
     p.properties = application_properties();
     assert_eq!(publisher.publish_acked(p).await.reason, ReasonCode::SUCCESS);
 
+    // The publisher's properties arrive unchanged and in order; the broker adds the message's
+    // sequence number in its topic log after them.
     let got = raw_sub.next_publish().await;
     let mut expected = application_properties();
     expected.subscription_identifiers = vec![7];
+    expected.user_properties.push(("seq".into(), "1".into()));
     assert_eq!(got.properties, expected);
     assert_eq!(&got.payload[..], br#"{"x":1}"#);
 
@@ -392,7 +395,9 @@ async fn application_properties_are_forwarded_unchanged() {
     assert_eq!(props.content_type.as_deref(), Some("application/json; charset=utf-8"));
     assert_eq!(props.response_topic.as_deref(), Some("replies/for/me"));
     assert_eq!(props.correlation_data.as_deref(), Some(&[0x00, 0xFF, 0x10, 0x80][..]));
-    assert_eq!(props.user_properties, application_properties().user_properties);
+    let mut user_properties = application_properties().user_properties;
+    user_properties.push(("seq".into(), "1".into()));
+    assert_eq!(props.user_properties, user_properties);
     assert!(props.subscription_identifiers.is_empty());
 }
 

@@ -105,7 +105,8 @@ async fn will_is_published_when_a_v5_connection_drops() {
     assert_eq!((&got.topic[..], &got.payload[..], got.qos), (&b"will/dying"[..], &b"dying is gone"[..], Q1_5));
     let properties = got.properties.expect("will properties are forwarded");
     assert_eq!(properties.content_type.as_deref(), Some("text/plain"));
-    assert_eq!(properties.user_properties, [("why".to_string(), "test".to_string())]);
+    // The will's own properties, then the sequence number the broker gave it in its log.
+    assert_eq!(properties.user_properties, [("why".to_string(), "test".to_string()), ("seq".to_string(), "1".to_string())]);
 }
 
 /// After a normal DISCONNECT no will: a new connection with the same client id waits for the

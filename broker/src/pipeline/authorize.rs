@@ -23,6 +23,14 @@ impl Authorize {
         Ok(())
     }
 
+    /// Whether the client may read the history of `topic`.
+    pub fn history(&self, _client: &ClientInfo, topic: &str) -> Result<(), Refusal> {
+        if topic.is_empty() || topic.contains(['+', '#']) {
+            return Err(Refusal::new(ReasonCode::TOPIC_NAME_INVALID, "history is read per topic, without wildcards"));
+        }
+        Ok(())
+    }
+
     /// Whether the client may subscribe to `filter` (share prefix already removed).
     pub fn subscribe(&self, _client: &ClientInfo, _filter: &str) -> Result<(), Refusal> {
         Ok(())

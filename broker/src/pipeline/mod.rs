@@ -4,10 +4,11 @@
 //! authorize -> validate -> moderate -> persist -> acknowledge -> fan out
 //! ```
 //!
-//! [`Pipeline::admit`] runs the first four. The connection then acknowledges (PUBACK/PUBREC)
-//! and hands the admitted message to [`crate::broker::Broker::fan_out`]; nothing is
-//! acknowledged that the persist stage has not stored, and nothing is delivered that was not
-//! acknowledged. Any stage may refuse with a [`Refusal`]: 5.0 clients see its reason code and
+//! [`Pipeline::admit`] runs the first four. Between moderate and persist the broker plans
+//! the fan-out (who gets the message), so that persistent sessions' queue entries are stored
+//! with the message. The connection then acknowledges (PUBACK/PUBREC) and hands the admitted
+//! message to [`crate::broker::Broker::fan_out`]; nothing is acknowledged that the persist
+//! stage has not made durable, and nothing is delivered that was not acknowledged. Any stage may refuse with a [`Refusal`]: 5.0 clients see its reason code and
 //! reason string in the acknowledgement, 3.1.1 clients get a notice on their notice topic
 //! (see ARCHITECTURE.md). Stages may attach data to the message (`Message::annotations`) that
 //! travels to 5.0 subscribers as user properties.
@@ -21,8 +22,10 @@ use std::sync::Arc;
 
 pub use authorize::Authorize;
 pub use moderate::Moderate;
-pub use persist::{MemoryLog, Persist};
+pub use persist::{Admitted, FanOutPlan, Persist, PlannedDelivery, MESSAGE_ID_PROPERTY};
 pub use validate::Validate;
+
+use tallymq_storage::Store;
 
 use crate::codec::{ProtocolVersion, ReasonCode};
 use crate::message::Message;
@@ -59,21 +62,28 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: &tallymq_config::Config, retained: Arc<RetainedStore>) -> Pipeline {
+    pub fn new(config: &tallymq_config::Config, store: Arc<Store>, retained: Arc<RetainedStore>) -> Pipeline {
         Pipeline {
             authorize: Authorize::new(),
             validate: Validate::new(config),
             moderate: Moderate::new(),
-            persist: Persist::new(MemoryLog::new(config.storage.memory_log_max_messages), retained),
+            persist: Persist::new(store, retained),
         }
     }
 
-    /// Runs authorize -> validate -> moderate -> persist. On success the message is stored
-    /// and may be acknowledged, then fanned out.
-    pub async fn admit(&self, client: &ClientInfo, mut message: Message) -> Result<Arc<Message>, Refusal> {
+    /// Runs authorize -> validate -> moderate -> (plan) -> persist. On success the message is
+    /// durable and may be acknowledged, then fanned out along its plan.
+    pub async fn admit(
+        &self,
+        client: &ClientInfo,
+        mut message: Message,
+        incoming_packet: Option<u16>,
+        plan: impl FnOnce(&Message) -> FanOutPlan,
+    ) -> Result<Admitted, Refusal> {
         self.authorize.publish(client, &message)?;
         self.validate.check(client, &message)?;
         self.moderate.review(client, &mut message)?;
-        self.persist.store(message).await
+        let plan = plan(&message);
+        self.persist.persist(client, message, incoming_packet, plan).await
     }
 }

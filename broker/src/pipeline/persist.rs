@@ -1,120 +1,116 @@
-//! Stage 4, persist: store the message and give it its per-topic sequence number.
+//! Stage 4, persist: the message becomes durable before anything acknowledges it.
 //!
-//! Nothing is acknowledged before this stage returns. The store here is an in-memory log
-//! bounded by `storage.memory_log_max_messages` (oldest dropped first); durable storage
-//! replaces it behind the same `store` call. Retained messages are updated in this stage too,
-//! so that a refused retained publish (store full) is refused before it is acknowledged.
+//! One append to the store writes, in one batch and one WAL sync: the record in its topic
+//! log (next sequence number, hash-linked to the previous record), the retained message,
+//! the client message id for dedup, the inbound QoS 2 packet id, and a queue entry for each
+//! persistent session the message is planned for. So after a crash, an acknowledged message
+//! is in its log and in every persistent subscriber's queue, or it was never acknowledged.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use tallymq_storage::{Append, Appended, QueuedDelivery, Store};
 
 use crate::codec::ReasonCode;
 use crate::message::Message;
 use crate::retained::RetainedStore;
+use crate::router::Route;
+use crate::session::Session;
 
-use super::Refusal;
+use super::{ClientInfo, Refusal};
 
-/// Per-topic logs kept in memory, bounded in total message count.
-pub struct MemoryLog {
-    inner: Mutex<LogState>,
-    max_messages: usize,
+/// The user property carrying a client's own message id, used to store resends once.
+pub const MESSAGE_ID_PROPERTY: &str = "msg-id";
+
+/// One planned delivery of a message, decided before the message is stored.
+pub struct PlannedDelivery {
+    pub session: Arc<Session>,
+    pub route: Route,
+    /// Durable queue key, for deliveries to persistent sessions at QoS 1/2.
+    pub durable: Option<u64>,
 }
 
-struct LogState {
-    /// Next sequence number per topic. Topics whose messages all left the ring keep their
-    /// counter so that numbering stays monotonic; the counter map is bounded with the ring
-    /// (see `append`).
-    next_sequence: HashMap<Arc<str>, u64>,
-    messages: VecDeque<Arc<Message>>,
-}
+/// Who gets a message: computed by the broker from the subscriptions before persist.
+#[derive(Default)]
+pub struct FanOutPlan(pub Vec<PlannedDelivery>);
 
-impl MemoryLog {
-    pub fn new(max_messages: u64) -> MemoryLog {
-        MemoryLog {
-            inner: Mutex::new(LogState { next_sequence: HashMap::new(), messages: VecDeque::new() }),
-            max_messages: usize::try_from(max_messages).unwrap_or(usize::MAX).max(1),
-        }
-    }
-
-    /// Assigns the next sequence number of the message's topic and keeps the message.
-    pub fn append(&self, mut message: Message) -> Arc<Message> {
-        let mut state = self.inner.lock();
-        let next = state.next_sequence.entry(message.topic.clone()).or_insert(1);
-        message.sequence = *next;
-        *next += 1;
-        let message = Arc::new(message);
-        if state.messages.len() >= self.max_messages {
-            state.messages.pop_front();
-        }
-        state.messages.push_back(message.clone());
-        if state.next_sequence.len() > self.max_messages {
-            // More topics than messages kept: forget counters of topics with nothing kept.
-            let LogState { next_sequence, messages } = &mut *state;
-            let live: std::collections::HashSet<&str> = messages.iter().map(|m| &*m.topic).collect();
-            next_sequence.retain(|topic, _| live.contains(&**topic));
-        }
-        message
-    }
-
-    /// Messages kept for `topic` with a sequence number above `after`, oldest first.
-    pub fn read_after(&self, topic: &str, after: u64, limit: usize) -> Vec<Arc<Message>> {
-        let state = self.inner.lock();
-        state.messages.iter().filter(|m| &*m.topic == topic && m.sequence > after).take(limit).cloned().collect()
-    }
+/// A message that passed the pipeline.
+pub enum Admitted {
+    /// Stored with its sequence number; acknowledge, then fan out along the plan.
+    Stored { message: Arc<Message>, plan: FanOutPlan },
+    /// A resend of a message stored before under the same client message id: acknowledge,
+    /// deliver nothing.
+    Duplicate { sequence: u64 },
 }
 
 pub struct Persist {
-    log: MemoryLog,
+    store: Arc<Store>,
     retained: Arc<RetainedStore>,
 }
 
 impl Persist {
-    pub fn new(log: MemoryLog, retained: Arc<RetainedStore>) -> Persist {
-        Persist { log, retained }
+    pub fn new(store: Arc<Store>, retained: Arc<RetainedStore>) -> Persist {
+        Persist { store, retained }
     }
 
-    pub fn log(&self) -> &MemoryLog {
-        &self.log
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
     }
 
-    pub async fn store(&self, message: Message) -> Result<Arc<Message>, Refusal> {
-        let message = self.log.append(message);
-        if message.retain {
-            self.retained.apply(&message).map_err(|full| Refusal::new(ReasonCode::QUOTA_EXCEEDED, full.to_string()))?;
+    /// Stores the message; `incoming_packet` is the QoS 2 packet id to remember until PUBREL
+    /// (persistent sessions only).
+    pub async fn persist(
+        &self,
+        client: &ClientInfo,
+        mut message: Message,
+        incoming_packet: Option<u16>,
+        plan: FanOutPlan,
+    ) -> Result<Admitted, Refusal> {
+        if message.retain && !message.payload.is_empty() {
+            self.retained.check_room(&message.topic).map_err(|full| Refusal::new(ReasonCode::QUOTA_EXCEEDED, full.to_string()))?;
         }
-        Ok(message)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::codec::QoS;
-    use std::time::Instant;
-
-    fn message(topic: &str) -> Message {
-        Message::from_publish(Arc::from(topic), QoS::AtLeastOnce, false, Default::default(), bytes::Bytes::from_static(b"m"), Arc::from("c"), Instant::now())
-    }
-
-    #[test]
-    fn sequences_are_per_topic_and_gapless() {
-        let log = MemoryLog::new(100);
-        let seqs: Vec<u64> = ["a", "b", "a", "a", "b"].iter().map(|t| log.append(message(t)).sequence).collect();
-        assert_eq!(seqs, [1, 1, 2, 3, 2]);
-        let after: Vec<u64> = log.read_after("a", 1, 10).iter().map(|m| m.sequence).collect();
-        assert_eq!(after, [2, 3]);
-    }
-
-    #[test]
-    fn ring_is_bounded_and_numbering_stays_monotonic() {
-        let log = MemoryLog::new(2);
-        for _ in 0..5 {
-            log.append(message("a"));
+        let message_id = message
+            .properties
+            .user_properties
+            .iter()
+            .find(|(name, _)| name == MESSAGE_ID_PROPERTY)
+            .map(|(_, value)| value.clone());
+        let client_id = client.client_id.to_string();
+        let deliveries = plan
+            .0
+            .iter()
+            .filter_map(|planned| {
+                planned.durable.map(|order| QueuedDelivery {
+                    client: planned.session.client_id.to_string(),
+                    order,
+                    qos: planned.route.qos.min(message.qos) as u8,
+                    retain: planned.route.retain_as_published && message.retain,
+                    subscription_ids: planned.route.subscription_ids.clone(),
+                })
+            })
+            .collect();
+        let append = Append {
+            record: message.to_record(client.username.as_deref(), message_id.clone()),
+            retain: message.retain,
+            dedup: message_id.map(|id| (client_id.clone(), id)),
+            incoming: incoming_packet.map(|packet_id| (client_id, packet_id)),
+            deliveries,
+        };
+        match self.store.append(append).await {
+            Ok(Appended::Stored { sequence, .. }) => {
+                message.sequence = sequence;
+                let message = Arc::new(message);
+                if message.retain {
+                    // Room was checked above; a race past the bound overshoots it by the
+                    // number of concurrent publishers at most.
+                    self.retained.apply(&message);
+                }
+                Ok(Admitted::Stored { message, plan })
+            }
+            Ok(Appended::Duplicate(first)) => Ok(Admitted::Duplicate { sequence: first.sequence }),
+            Err(error) => Err(Refusal::new(
+                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+                format!("message not stored, storage unavailable: {error}"),
+            )),
         }
-        let kept: Vec<u64> = log.read_after("a", 0, 10).iter().map(|m| m.sequence).collect();
-        assert_eq!(kept, [4, 5]);
-        assert_eq!(log.append(message("a")).sequence, 6);
     }
 }
