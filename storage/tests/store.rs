@@ -336,3 +336,38 @@ async fn a_newer_schema_is_refused_with_a_clear_message() {
         Ok(_) => panic!("a newer schema was opened"),
     }
 }
+
+/// Rewrites the stored timestamp prefix of a record, as if it had been written long ago.
+fn age_record(store: &Store, topic: &str, sequence: u64, days: u64) {
+    let db = store.raw_db();
+    let cf = db.cf_handle(keys::MESSAGES).unwrap();
+    let key = keys::numbered(topic, sequence);
+    let stored: StoredMessage = record::decode_timestamped("message", &db.get_cf(cf, &key).unwrap().unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    db.put_cf(cf, &key, record::encode_timestamped(now - days * 24 * 3600 * 1000, &stored)).unwrap();
+}
+
+#[tokio::test]
+async fn retention_drops_old_records_from_the_front_of_ruled_topics_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    for topic in ["live/7/donations", "chat/7/msg"] {
+        for i in 0..3 {
+            stored_sequence(&store, append(message(topic, &i.to_string()))).await;
+        }
+        // The first two records are older than the default 30-day rule for live/.
+        age_record(&store, topic, 1, 40);
+        age_record(&store, topic, 2, 31);
+    }
+    store.compact_messages().unwrap();
+
+    let live: Vec<u64> = store.read_after("live/7/donations", 0, 10).unwrap().iter().map(|m| m.record.sequence).collect();
+    assert_eq!(live, [3], "records past retention are gone");
+    let report = store.verify("live/7/donations").unwrap();
+    assert!(report.is_intact(), "the remaining chain verifies from its new first record: {report:?}");
+    assert_eq!(report.first_sequence, Some(3));
+
+    let chat: Vec<u64> = store.read_after("chat/7/msg", 0, 10).unwrap().iter().map(|m| m.record.sequence).collect();
+    assert_eq!(chat, [1, 2, 3], "topics without a rule are kept forever");
+    assert_eq!(stored_sequence(&store, append(message("live/7/donations", "next"))).await, 4, "numbering goes on");
+}
