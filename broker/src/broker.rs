@@ -312,12 +312,15 @@ impl Broker {
     }
 
     fn schedule_expiry(self: &Arc<Self>, session: Arc<Session>, generation: u64, expiry: u32, will_delay: u32) {
-        let broker = self.clone();
+        // Held weakly: a timer must not keep a shut-down broker (and its store) alive. After
+        // a shutdown the session's record decides again at the next start.
+        let broker = Arc::downgrade(self);
         tokio::spawn(async move {
             let start = Instant::now();
             let has_will = session.state.lock().will.is_some();
             if has_will && will_delay < expiry {
                 tokio::time::sleep(Duration::from_secs(u64::from(will_delay))).await;
+                let Some(broker) = broker.upgrade() else { return };
                 if !broker.is_current(&session, generation) {
                     return;
                 }
@@ -333,6 +336,7 @@ impl Broker {
             }
             let deadline = start + Duration::from_secs(u64::from(expiry));
             tokio::time::sleep_until(deadline.into()).await;
+            let Some(broker) = broker.upgrade() else { return };
             if broker.is_current(&session, generation) {
                 let will = session.state.lock().will.take();
                 if let Some(will) = will {

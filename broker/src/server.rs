@@ -67,17 +67,24 @@ impl Server {
         Ok(Server { broker, tcp_address, ws_address, shutdown, listeners })
     }
 
-    /// Stops accepting, asks every connection to leave (5.0 clients get DISCONNECT 0x8B) and
-    /// waits briefly for them.
+    /// Stops accepting, asks every connection to leave (5.0 clients get DISCONNECT 0x8B),
+    /// waits briefly for their tasks to end (they write wills and session records on the way
+    /// out), then closes the store. Once every task has ended, the data directory is released
+    /// when this returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         self.listeners.shutdown().await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while self.broker.connected_count() > 0 && tokio::time::Instant::now() < deadline {
+        // Connection tasks hold the broker until they have detached; timers hold it weakly.
+        while Arc::strong_count(&self.broker) > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let broker = self.broker.clone();
-        let _ = tokio::task::spawn_blocking(move || broker.close()).await;
+        let broker = self.broker;
+        let _ = tokio::task::spawn_blocking(move || {
+            broker.close();
+            drop(broker);
+        })
+        .await;
     }
 }
 

@@ -46,6 +46,39 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestBroker {
     TestBroker { server, tcp, ws, _data: data }
 }
 
+/// A broker that was shut down, with its configuration and data dir kept for a new start.
+pub struct StoppedBroker {
+    pub config: Config,
+    _data: tempfile::TempDir,
+}
+
+impl TestBroker {
+    /// Shuts the broker down (`Server::shutdown`), keeping its data dir.
+    pub async fn stop(self) -> StoppedBroker {
+        let TestBroker { server, _data, .. } = self;
+        let config = (*server.broker.config).clone();
+        within("the broker to shut down", server.shutdown()).await;
+        StoppedBroker { config, _data }
+    }
+
+    /// Shuts the broker down and starts a new one on the same data dir with the same
+    /// configuration, on new ephemeral ports: a restart of the process.
+    pub async fn restart(self) -> TestBroker {
+        self.stop().await.start().await
+    }
+}
+
+impl StoppedBroker {
+    /// Starts a broker again on the data dir (with `config`, which the test may change).
+    pub async fn start(self) -> TestBroker {
+        let StoppedBroker { config, _data } = self;
+        let server = within("the broker to start again", Server::start(config)).await.expect("broker starts again on its data dir");
+        let tcp = server.tcp_address.expect("tcp listener");
+        let ws = server.ws_address.expect("ws listener");
+        TestBroker { server, tcp, ws, _data }
+    }
+}
+
 /// Awaits `future` for at most [`WAIT`], failing the test with `what` otherwise.
 pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
@@ -368,6 +401,49 @@ impl Raw {
             }
             other => panic!("expected PUBACK, got {other:?}"),
         }
+    }
+
+    /// Sends a QoS 1 `$history/query` with `payload` (5.0: with `response_topic` and
+    /// `correlation` if given), expects its PUBACK and then the reply PUBLISH, acknowledges
+    /// the reply and returns it.
+    pub async fn history_request(
+        &mut self,
+        packet_id: u16,
+        payload: &[u8],
+        response_topic: Option<&str>,
+        correlation: Option<&[u8]>,
+    ) -> Publish {
+        let mut query = publish("$history/query", QoS::AtLeastOnce, packet_id, payload);
+        query.properties.response_topic = response_topic.map(str::to_string);
+        query.properties.correlation_data = correlation.map(Bytes::copy_from_slice);
+        let ack = self.publish_acked(query).await;
+        assert_eq!(ack.reason, ReasonCode::SUCCESS, "PUBACK of the history query: {ack:?}");
+        let reply = self.next_publish().await;
+        assert_eq!(reply.qos, QoS::AtLeastOnce, "history replies go out at QoS 1: {reply:?}");
+        self.puback(reply.packet_id).await;
+        reply
+    }
+
+    /// Asks for the history of `topic` after `after` and returns the reply as JSON (5.0: on
+    /// response topic `history/answer` with correlation data `q{packet_id}`, both checked).
+    pub async fn history(&mut self, packet_id: u16, topic: &str, after: u64, limit: Option<u64>) -> serde_json::Value {
+        let mut query = serde_json::json!({ "topic": topic, "after": after });
+        if let Some(limit) = limit {
+            query["limit"] = limit.into();
+        }
+        let query = query.to_string();
+        let reply = if self.version == ProtocolVersion::V5 {
+            let correlation = format!("q{packet_id}");
+            let reply = self.history_request(packet_id, query.as_bytes(), Some("history/answer"), Some(correlation.as_bytes())).await;
+            assert_eq!(reply.topic, "history/answer");
+            assert_eq!(reply.properties.correlation_data.as_deref(), Some(correlation.as_bytes()));
+            reply
+        } else {
+            let reply = self.history_request(packet_id, query.as_bytes(), None, None).await;
+            assert!(reply.topic.starts_with("$history/reply/"), "3.1.1 history reply topic: {}", reply.topic);
+            reply
+        };
+        serde_json::from_slice(&reply.payload).expect("history reply is JSON")
     }
 
     /// Acknowledges a QoS 1 PUBLISH from the broker.
