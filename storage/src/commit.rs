@@ -161,13 +161,18 @@ impl Writer {
             }
             Err(error) => {
                 self.failures.failed(&error, outcomes.len());
+                // Every waiter gets the failure's text once, not wrapped in a second prefix.
+                let text = match &error {
+                    StorageError::Write(text) => text.clone(),
+                    other => other.to_string(),
+                };
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Appended(reply, _) => {
-                            let _ = reply.send(Err(StorageError::Write(error.to_string())));
+                            let _ = reply.send(Err(StorageError::Write(text.clone())));
                         }
                         Outcome::Applied(Some(reply)) => {
-                            let _ = reply.send(Err(StorageError::Write(error.to_string())));
+                            let _ = reply.send(Err(StorageError::Write(text.clone())));
                         }
                         Outcome::Applied(None) => {}
                     }
