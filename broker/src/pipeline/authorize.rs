@@ -28,6 +28,11 @@ impl Authorize {
         if topic.is_empty() || topic.contains(['+', '#']) {
             return Err(Refusal::new(ReasonCode::TOPIC_NAME_INVALID, "history is read per topic, without wildcards"));
         }
+        // No topic has one (the codec refuses it), and in storage keys U+0000 ends the topic:
+        // such a name would reach into the log of the topic before it.
+        if topic.contains('\0') {
+            return Err(Refusal::new(ReasonCode::TOPIC_NAME_INVALID, "topic names cannot contain U+0000"));
+        }
         Ok(())
     }
 
