@@ -43,6 +43,7 @@ pub struct MessageRecord {
     pub sender: Sender,
     pub qos: u8,
     pub retain: bool,
+    #[serde(with = "byte_string")]
     pub payload: Vec<u8>,
     pub properties: Properties,
     /// Data the pipeline attached, for example a moderation verdict.
@@ -187,6 +188,48 @@ pub fn canonical(record: &MessageRecord) -> Vec<u8> {
     encode(record)
 }
 
+/// A `Vec<u8>` field written with `serialize_bytes`. In postcard that is the same bytes as
+/// the derived sequence of `u8` (varint length, then the bytes), so stored values and hashes
+/// are unchanged; it is copied in one piece instead of element by element.
+mod byte_string {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(ByteBuf)
+    }
+
+    struct ByteBuf;
+
+    impl<'de> Visitor<'de> for ByteBuf {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(byte) = seq.next_element()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +248,59 @@ mod tests {
         let bytes = encode_timestamped(1_700_000_000_123, &entry);
         assert_eq!(timestamp_of(&bytes), Some(1_700_000_000_123));
         assert_eq!(decode_timestamped::<DedupEntry>("dedup", &bytes).unwrap(), entry);
+    }
+
+    /// `MessageRecord` as derived before its payload was written as bytes.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct SequencePayloadRecord {
+        topic: String,
+        sequence: u64,
+        timestamp_ms: u64,
+        sender: Sender,
+        qos: u8,
+        retain: bool,
+        payload: Vec<u8>,
+        properties: Properties,
+        annotations: Vec<(String, String)>,
+        client_message_id: Option<String>,
+        prev_hash: [u8; 32],
+    }
+
+    #[test]
+    fn payload_as_bytes_keeps_the_encoding_and_the_hash_input() {
+        for len in [0usize, 1, 127, 128, 300, 70_000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let record = MessageRecord {
+                topic: "chat/room-1".into(),
+                sequence: 42,
+                timestamp_ms: 1_700_000_000_000,
+                sender: Sender { client_id: "alice".into(), user: Some("a".into()) },
+                qos: 1,
+                retain: false,
+                payload: payload.clone(),
+                properties: Properties { user_properties: vec![("k".into(), "v".into())], ..Default::default() },
+                annotations: vec![],
+                client_message_id: Some("m-1".into()),
+                prev_hash: [9; 32],
+            };
+            let before = SequencePayloadRecord {
+                topic: record.topic.clone(),
+                sequence: record.sequence,
+                timestamp_ms: record.timestamp_ms,
+                sender: record.sender.clone(),
+                qos: record.qos,
+                retain: record.retain,
+                payload,
+                properties: record.properties.clone(),
+                annotations: vec![],
+                client_message_id: record.client_message_id.clone(),
+                prev_hash: record.prev_hash,
+            };
+            let bytes = canonical(&record);
+            assert_eq!(bytes, encode(&before), "payload of {len} bytes");
+            assert_eq!(decode::<MessageRecord>("message", &bytes).unwrap(), record);
+            assert_eq!(decode::<SequencePayloadRecord>("message", &bytes).unwrap(), before);
+        }
     }
 
     #[test]
