@@ -212,6 +212,20 @@ async fn full_disk_refuses_writes_keeps_reads_and_recovers_when_space_is_freed()
     subscriber.nothing_pending().await;
     assert_eq!(history_checksums(&mut subscriber, topic, 200).await, acked);
 
+    // What was acknowledged before the disk filled and after it recovered survives a restart
+    // (the log written up to the failed write is replayed or was flushed).
+    drop((publisher, subscriber, v4));
+    let broker = broker.restart().await;
+    let mut publisher = connect(&broker, ProtocolVersion::V5, "filler-pub").await;
+    let next = acked.len() as u64 + 1;
+    let body = payload(next);
+    let ack = publisher.publish_acked(publish(topic, QoS::AtLeastOnce, 1, &body)).await;
+    assert_eq!(ack.reason, ReasonCode::SUCCESS, "{ack:?}");
+    acked.push((next, checksum(&body)));
+    assert_eq!(history_checksums(&mut publisher, topic, 300).await, acked);
+    let report = broker.server.broker.store.verify(topic).expect("verify");
+    assert!(report.broken.is_none() && report.last_sequence == Some(next), "{report:?}");
+
     let stopped = broker.stop().await;
     drop(stopped);
     drop(tmpfs);
