@@ -10,7 +10,12 @@ use crate::record::{self, MessageRecord, StoredMessage};
 
 /// The hash of a record's canonical encoding.
 pub fn hash(record: &MessageRecord) -> [u8; 32] {
-    Sha256::digest(record::canonical(record)).into()
+    hash_canonical(&record::canonical(record))
+}
+
+/// The hash of a record, given its canonical encoding ([`record::canonical`]).
+pub fn hash_canonical(canonical: &[u8]) -> [u8; 32] {
+    Sha256::digest(canonical).into()
 }
 
 /// What a walk over a topic log found.

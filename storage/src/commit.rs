@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::chain;
 use crate::error::StorageError;
 use crate::keys;
-use crate::record::{self, DedupEntry, MessageRecord, QueueEntry, StoredMessage, TopicHead};
+use crate::record::{self, DedupEntry, MessageRecord, QueueEntry, TopicHead};
 
 /// A message to append to its topic log, with everything that must become durable with it.
 #[derive(Debug, Clone)]
@@ -207,11 +207,13 @@ impl Writer {
         record.sequence = head.last_sequence + 1;
         record.prev_hash = head.last_hash;
         record.timestamp_ms = timestamp_ms;
-        let hash = chain::hash(&record);
+        // One serialization serves the hash and the stored value.
+        let canonical = record::canonical(&record);
+        let hash = chain::hash_canonical(&canonical);
         let sequence = record.sequence;
-        let topic = record.topic.clone();
         let clear_retained = retain && record.payload.is_empty();
-        let stored = record::encode_timestamped(timestamp_ms, &StoredMessage { record, hash });
+        let stored = record::encode_stored(timestamp_ms, &canonical, &hash);
+        let topic = record.topic;
 
         let messages = self.cf(keys::MESSAGES)?;
         batch.put_cf(messages, keys::numbered(&topic, sequence), &stored);

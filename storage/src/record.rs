@@ -142,11 +142,18 @@ pub struct DedupEntry {
     pub sequence: u64,
 }
 
+/// Room reserved for a value before encoding it; a larger one grows the buffer.
+const ENCODE_CAPACITY: usize = 128;
+
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = vec![FORMAT_VERSION];
-    // Serializing plain structs into a Vec cannot fail.
-    out.extend(postcard::to_allocvec(value).unwrap_or_default());
-    out
+    encode_into(Vec::with_capacity(ENCODE_CAPACITY), value)
+}
+
+/// Appends `version || postcard(value)` to `out`, serializing straight into it.
+fn encode_into<T: Serialize>(mut out: Vec<u8>, value: &T) -> Vec<u8> {
+    out.push(FORMAT_VERSION);
+    // Serializing plain structs into a Vec cannot fail; if it did, the body stays empty.
+    postcard::to_extend(value, out).unwrap_or_else(|_| vec![FORMAT_VERSION])
 }
 
 pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
@@ -157,9 +164,27 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T
 
 /// `version || timestamp || postcard(value)`.
 pub fn encode_timestamped<T: Serialize>(timestamp_ms: u64, value: &T) -> Vec<u8> {
-    let mut out = vec![FORMAT_VERSION];
+    let mut out = Vec::with_capacity(ENCODE_CAPACITY);
+    out.push(FORMAT_VERSION);
     out.extend_from_slice(&timestamp_ms.to_be_bytes());
-    out.extend(postcard::to_allocvec(value).unwrap_or_default());
+    postcard::to_extend(value, out).unwrap_or_else(|_| {
+        let mut out = vec![FORMAT_VERSION];
+        out.extend_from_slice(&timestamp_ms.to_be_bytes());
+        out
+    })
+}
+
+/// `encode_timestamped(timestamp_ms, &StoredMessage { record, hash })` from the record's
+/// `canonical` encoding, without serializing the record again: postcard writes a struct as
+/// its fields in order and `[u8; 32]` as its 32 bytes, so the stored body is the canonical
+/// body followed by the hash.
+pub fn encode_stored(timestamp_ms: u64, canonical: &[u8], hash: &[u8; 32]) -> Vec<u8> {
+    let body = canonical.get(1..).unwrap_or_default();
+    let mut out = Vec::with_capacity(1 + 8 + body.len() + hash.len());
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&timestamp_ms.to_be_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(hash);
     out
 }
 
@@ -185,7 +210,8 @@ fn check_version(what: &'static str, version: u8) -> Result<(), StorageError> {
 
 /// The canonical encoding the hash chain hashes.
 pub fn canonical(record: &MessageRecord) -> Vec<u8> {
-    encode(record)
+    let known = record.topic.len() + record.payload.len() + record.sender.client_id.len();
+    encode_into(Vec::with_capacity(ENCODE_CAPACITY + known), record)
 }
 
 /// A `Vec<u8>` field written with `serialize_bytes`. In postcard that is the same bytes as
@@ -300,6 +326,14 @@ mod tests {
             assert_eq!(bytes, encode(&before), "payload of {len} bytes");
             assert_eq!(decode::<MessageRecord>("message", &bytes).unwrap(), record);
             assert_eq!(decode::<SequencePayloadRecord>("message", &bytes).unwrap(), before);
+
+            // The stored value built from the canonical bytes is the serialized StoredMessage.
+            let hash = crate::chain::hash_canonical(&bytes);
+            assert_eq!(hash, crate::chain::hash(&record));
+            let stored = encode_stored(1_700_000_000_999, &bytes, &hash);
+            assert_eq!(stored, encode_timestamped(1_700_000_000_999, &StoredMessage { record: record.clone(), hash }));
+            assert_eq!(timestamp_of(&stored), Some(1_700_000_000_999));
+            assert_eq!(decode_timestamped::<StoredMessage>("message", &stored).unwrap(), StoredMessage { record, hash });
         }
     }
 
