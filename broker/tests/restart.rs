@@ -329,6 +329,42 @@ async fn message_ids_are_remembered_across_restart() {
     assert_eq!(seqs(&publisher.history(11, "mid/t", 0, None).await), [1, 2]);
 }
 
+/// The shutdown ends connections without a DISCONNECT from the client: their wills are
+/// published before the store closes, so a persistent subscriber finds them after the restart.
+#[tokio::test]
+async fn wills_of_clients_connected_at_shutdown_are_stored() {
+    let broker = start().await;
+    let (mut watcher, _) = connect_ok(&broker, persistent(ProtocolVersion::V311, "shutdown-watcher")).await;
+    watcher.subscribe_granted(1, "wills/#", QoS::AtLeastOnce).await;
+    disconnect(watcher).await;
+    let mut clients = Vec::new();
+    for (version, id) in [(ProtocolVersion::V311, "victim-v4"), (ProtocolVersion::V5, "victim-v5")] {
+        let mut connect = Raw::connect_packet(version, id);
+        connect.will = Some(LastWill {
+            topic: format!("wills/{id}"),
+            payload: bytes::Bytes::from(format!("{id} lost")),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            properties: WillProperties::default(),
+        });
+        clients.push(connect_ok(&broker, connect).await.0);
+    }
+
+    let broker = broker.restart().await;
+    let (mut watcher, connack) = connect_ok(&broker, persistent(ProtocolVersion::V311, "shutdown-watcher")).await;
+    assert!(connack.session_present);
+    let got: BTreeSet<_> = receive_n(&mut watcher, 2).await.into_iter().map(|(topic, payload, _, _)| (topic, payload)).collect();
+    assert_eq!(
+        got,
+        BTreeSet::from([
+            ("wills/victim-v4".to_string(), "victim-v4 lost".to_string()),
+            ("wills/victim-v5".to_string(), "victim-v5 lost".to_string())
+        ])
+    );
+    watcher.nothing_pending().await;
+    drop(clients);
+}
+
 /// A session whose expiry ran out while the broker was down is gone after the restart, and
 /// its will, still waiting for its delay, is published at start-up.
 #[tokio::test]
