@@ -1,0 +1,16 @@
+//! Load generators and benchmarks for tallymq.
+//!
+//! - [`durable`]: the durable-publish matrix (durability x publisher count), run by the
+//!   `durable-publish` binary.
+//! - [`publisher`]: a QoS 1 publisher over raw TCP with a window of unacknowledged publishes.
+//! - [`target`]: the broker under test, in this process or external.
+//! - [`disk`]: the data disk's fdatasync latency, to read the `fsync` figures against.
+//! - [`latency`]: HDR histograms of ack latency and their summary.
+//! - [`report`]: result cells, the ratio against the `none` peer, the table and JSON.
+
+pub mod disk;
+pub mod durable;
+pub mod latency;
+pub mod publisher;
+pub mod report;
+pub mod target;
