@@ -33,6 +33,12 @@ use crate::retained::RetainedStore;
 use crate::router::{ClientKey, Router};
 use crate::session::{Inflight, InflightStage, Outgoing, QueueLimits, Session};
 
+/// Microseconds since the Unix epoch: where a new session's durable queue keys start, above
+/// any key of an earlier session with the same client id.
+fn micros_since_epoch() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
 /// Why a connection is asked to leave.
 pub type KickReceiver = watch::Receiver<Option<ReasonCode>>;
 
@@ -132,7 +138,8 @@ impl Broker {
         for found in recovered.sessions {
             let client: ClientKey = Arc::from(found.client_id.as_str());
             let record = &found.record;
-            let session = Arc::new(Session::new(client.clone(), durable::protocol_from_level(record.protocol), record.expiry_secs));
+            let protocol = durable::protocol_from_level(record.protocol);
+            let session = Arc::new(Session::new(client.clone(), protocol, record.expiry_secs, record.first_order));
             let subscriptions: Vec<_> =
                 record.subscriptions.iter().map(|s| (s.raw_filter.clone(), durable::subscription_from_record(s))).collect();
             {
@@ -140,6 +147,11 @@ impl Broker {
                 state.user = durable::user_of(record);
                 state.will = record.will.as_ref().map(durable::will_from_record);
                 for (order, entry, message) in found.queue {
+                    if order < record.first_order {
+                        // Written for an earlier session of this client id, after it ended.
+                        stale.push(ops::delete_queue_entry(&found.client_id, order));
+                        continue;
+                    }
                     session.resume_durable_order_after(order);
                     let Some(message) = message.filter(|m| !Message::from_stored(m).is_expired(Instant::now())) else {
                         stale.push(ops::delete_queue_entry(&found.client_id, order));
@@ -212,31 +224,30 @@ impl Broker {
         if kicked.borrow().is_some() {
             return None;
         }
-        let (session, session_present, discarded) = {
-            let mut registry = self.registry.lock();
-            let slot = registry.get_mut(client_id)?;
-            match slot.session.take() {
-                Some(existing) if !clean_start => {
-                    slot.session = Some(existing.clone());
-                    (existing, true, None)
+        let existing = self.registry.lock().get(client_id)?.session.clone();
+        let mut changes = Vec::new();
+        let (session, session_present) = match existing {
+            Some(existing) if !clean_start => (existing, true),
+            previous => {
+                let mut first_order = micros_since_epoch();
+                if let Some(old) = previous {
+                    // Clean start ends the old session. Its subscriptions leave the router
+                    // before the new session is registered, so no fan-out can hand the new
+                    // session a message meant for the old one.
+                    self.end_session(&old);
+                    let pending_will = old.state.lock().will.take();
+                    if let Some(will) = pending_will {
+                        // A will still waiting on its delay goes when its session ends.
+                        self.publish_will(&old, will).await;
+                    }
+                    changes.extend(ops::delete_session(client_id));
+                    first_order = first_order.max(old.peek_durable_order());
                 }
-                previous => {
-                    let fresh = Arc::new(Session::new(client_id.clone(), client.protocol, expiry_interval));
-                    slot.session = Some(fresh.clone());
-                    (fresh, false, previous)
-                }
+                let fresh = Arc::new(Session::new(client_id.clone(), client.protocol, expiry_interval, first_order));
+                self.registry.lock().get_mut(client_id)?.session = Some(fresh.clone());
+                (fresh, false)
             }
         };
-        let mut changes = Vec::new();
-        if let Some(old) = discarded {
-            // Clean start ends the old session; a will still waiting on its delay goes now.
-            let pending_will = old.state.lock().will.take();
-            if let Some(will) = pending_will {
-                self.publish_will(&old, will).await;
-            }
-            self.end_session(&old);
-            changes.extend(ops::delete_session(client_id));
-        }
         let record = {
             let mut state = session.state.lock();
             state.connected = true;
@@ -244,7 +255,7 @@ impl Broker {
             state.user = client.username.clone();
             state.expiry_interval = expiry_interval;
             state.will = will;
-            (expiry_interval > 0).then(|| durable::session_record(&state, None))
+            (expiry_interval > 0).then(|| durable::session_record(&state, session.first_durable_order(), None))
         };
         match record {
             Some(record) => changes.push(ops::put_session(client_id, &record)),
@@ -267,7 +278,7 @@ impl Broker {
             if state.expiry_interval == 0 {
                 return Ok(());
             }
-            durable::session_record(&state, None)
+            durable::session_record(&state, session.first_durable_order(), None)
         };
         self.store.apply(vec![ops::put_session(&session.client_id, &record)]).await
     }
@@ -304,7 +315,7 @@ impl Broker {
         if expiry == 0 {
             self.forget_session(&session).await;
         } else {
-            let record = durable::session_record(&session.state.lock(), Some(now_ms()));
+            let record = durable::session_record(&session.state.lock(), session.first_durable_order(), Some(now_ms()));
             let _ = self.store.apply_later(vec![ops::put_session(&session.client_id, &record)]).await;
             self.schedule_expiry(session, generation, expiry, will_delay);
         }
@@ -327,7 +338,7 @@ impl Broker {
                 let will = session.state.lock().will.take();
                 if let Some(will) = will {
                     broker.publish_will(&session, will).await;
-                    let record = durable::session_record(&session.state.lock(), Some(now_ms()));
+                    let record = durable::session_record(&session.state.lock(), session.first_durable_order(), Some(now_ms()));
                     let _ = broker.store.apply_later(vec![ops::put_session(&session.client_id, &record)]).await;
                 }
             }
@@ -439,17 +450,17 @@ impl Broker {
     }
 
     fn plan_deliveries(&self, message: &Message, durable_for_persistent: bool) -> FanOutPlan {
-        let routes = self.router.route(&message.topic, &message.publisher, |client| self.is_online(client));
-        if routes.is_empty() {
-            return FanOutPlan::default();
-        }
-        let targets: Vec<_> = {
-            let registry = self.registry.lock();
-            routes
-                .into_iter()
-                .filter_map(|route| registry.get(&route.client).and_then(|slot| slot.session.clone()).map(|s| (route, s)))
-                .collect()
-        };
+        // Sessions are looked up while the router still holds the subscriptions (allowed by
+        // the lock order), so a route never reaches a session that replaced its subscriber.
+        let targets = self.router.route_with(
+            &message.topic,
+            &message.publisher,
+            |client| self.is_online(client),
+            |route| {
+                let session = self.registry.lock().get(&route.client).and_then(|slot| slot.session.clone())?;
+                Some((route, session))
+            },
+        );
         let planned = targets
             .into_iter()
             .map(|(route, session)| {

@@ -14,7 +14,7 @@ use crate::session::{SessionState, StoredSubscription};
 
 /// The record of a persistent session as it stands; `disconnected_at_ms` is `None` while a
 /// connection holds it.
-pub fn session_record(state: &SessionState, disconnected_at_ms: Option<u64>) -> SessionRecord {
+pub fn session_record(state: &SessionState, first_order: u64, disconnected_at_ms: Option<u64>) -> SessionRecord {
     SessionRecord {
         protocol: state.protocol.level(),
         expiry_secs: state.expiry_interval,
@@ -22,6 +22,7 @@ pub fn session_record(state: &SessionState, disconnected_at_ms: Option<u64>) -> 
         will: state.will.as_ref().map(will_record),
         user: state.user.as_deref().map(str::to_string),
         subscriptions: state.subscriptions.iter().map(|(raw, s)| subscription_record(raw, s)).collect(),
+        first_order,
     }
 }
 

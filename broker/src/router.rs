@@ -120,6 +120,19 @@ impl Router {
     /// each shared group adds one route to one member, preferring members `is_online` says
     /// are connected.
     pub fn route(&self, topic: &str, publisher: &str, is_online: impl Fn(&str) -> bool) -> Vec<Route> {
+        self.route_with(topic, publisher, is_online, Some)
+    }
+
+    /// Like [`Router::route`], and maps each route with `resolve` while the subscriptions
+    /// are still locked: a subscription removed concurrently either is seen together with
+    /// what `resolve` finds for its client, or not at all.
+    pub fn route_with<T>(
+        &self,
+        topic: &str,
+        publisher: &str,
+        is_online: impl Fn(&str) -> bool,
+        resolve: impl FnMut(Route) -> Option<T>,
+    ) -> Vec<T> {
         let levels: Vec<&str> = topic.split('/').collect();
         let mut direct: Vec<(&ClientKey, &Subscription)> = Vec::new();
         let mut groups: Vec<&SharedGroup> = Vec::new();
@@ -161,7 +174,7 @@ impl Router {
                 });
             }
         }
-        routes
+        routes.into_iter().filter_map(resolve).collect()
     }
 }
 

@@ -135,10 +135,14 @@ pub struct Session {
     dropped: AtomicU64,
     /// Next key in the durable queue.
     next_durable_order: AtomicU64,
+    /// First durable queue key of this session; lower keys belong to earlier sessions.
+    first_durable_order: u64,
 }
 
 impl Session {
-    pub fn new(client_id: ClientKey, protocol: ProtocolVersion, expiry_interval: u32) -> Session {
+    /// A session whose durable queue keys start at `first_durable_order`: above any key an
+    /// earlier session of the same client id could have used.
+    pub fn new(client_id: ClientKey, protocol: ProtocolVersion, expiry_interval: u32, first_durable_order: u64) -> Session {
         Session {
             client_id,
             state: Mutex::new(SessionState {
@@ -157,8 +161,18 @@ impl Session {
             }),
             notify: Notify::new(),
             dropped: AtomicU64::new(0),
-            next_durable_order: AtomicU64::new(1),
+            next_durable_order: AtomicU64::new(first_durable_order),
+            first_durable_order,
         }
+    }
+
+    pub fn first_durable_order(&self) -> u64 {
+        self.first_durable_order
+    }
+
+    /// The durable queue key the next delivery will get.
+    pub fn peek_durable_order(&self) -> u64 {
+        self.next_durable_order.load(Ordering::Relaxed)
     }
 
     /// A session outlives its connection when its expiry interval is above zero; only such
@@ -235,7 +249,7 @@ mod tests {
 
     #[test]
     fn queue_is_bounded_and_counts_drops() {
-        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0);
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0, 1);
         session.state.lock().connected = true;
         let limits = QueueLimits { max_queued: 2, queue_qos0_offline: false };
         assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), limits), Ok(()));
@@ -247,7 +261,7 @@ mod tests {
 
     #[test]
     fn offline_sessions_skip_qos0_unless_configured() {
-        let session = Session::new(Arc::from("c"), ProtocolVersion::V311, 60);
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V311, 60, 1);
         let strict = QueueLimits { max_queued: 10, queue_qos0_offline: false };
         assert_eq!(session.enqueue(outgoing(QoS::AtMostOnce), strict), Err(Dropped::OfflineQos0));
         assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), strict), Ok(()));
@@ -257,7 +271,7 @@ mod tests {
 
     #[test]
     fn packet_ids_skip_those_in_flight_and_wrap() {
-        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0);
+        let session = Session::new(Arc::from("c"), ProtocolVersion::V5, 0, 1);
         let mut state = session.state.lock();
         state.next_packet_id = u16::MAX - 1;
         let entry = Inflight { outgoing: outgoing(QoS::AtLeastOnce), stage: InflightStage::AwaitingAck, order: 0 };

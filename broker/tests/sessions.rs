@@ -675,3 +675,48 @@ async fn queued_messages_expire() {
     assert_eq!(sub4.next_publish().await.topic, "me/long", "the expired message was delivered");
     assert_eq!(sub4.next_publish().await.topic, "me/none");
 }
+
+/// A clean-start reconnect racing busy publishers: the new session has no subscriptions, so it
+/// must never receive a message meant for the subscription of the session it replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_start_never_inherits_messages_of_the_replaced_session() {
+    let broker = start().await;
+    let addr = broker.tcp;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut publishers = Vec::new();
+    for p in 0..3 {
+        let stop = stop.clone();
+        let (mut raw, _) = Raw::connect(addr, Raw::connect_packet(ProtocolVersion::V5, &format!("race-pub-{p}"))).await;
+        publishers.push(tokio::spawn(async move {
+            let (mut sent, mut unacked) = (0u64, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                while unacked < 10 {
+                    raw.send(publish_packet("race/t", QoS::AtLeastOnce, (sent % 60_000) as u16 + 1, b"x")).await;
+                    sent += 1;
+                    unacked += 1;
+                }
+                match raw.next().await {
+                    Packet::PubAck(_) => unacked -= 1,
+                    other => panic!("publisher got {other:?}"),
+                }
+            }
+            sent
+        }));
+    }
+    for round in 0..300 {
+        let (mut sub, _) = Raw::connect(addr, connect_packet(ProtocolVersion::V5, "race-sub", true, Some(60))).await;
+        sub.send(Packet::PingReq).await;
+        match sub.next().await {
+            Packet::PingResp => {}
+            other => panic!("round {round}: a session without subscriptions got {other:?}"),
+        }
+        // Subscribe again, so that the next clean start replaces a subscribed session.
+        sub.subscribe_granted(1, "race/t", QoS::AtLeastOnce).await;
+        sub.send(Packet::Disconnect(Disconnect::new(ReasonCode::SUCCESS))).await;
+        while sub.recv().await.is_some() {}
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for publisher in publishers {
+        assert!(publisher.await.unwrap() > 0);
+    }
+}

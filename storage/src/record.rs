@@ -106,6 +106,9 @@ pub struct SessionRecord {
     pub will: Option<WillRecord>,
     pub user: Option<String>,
     pub subscriptions: Vec<SubscriptionRecord>,
+    /// The first queue key of this incarnation of the session: queue entries below it were
+    /// written for an earlier session with the same client id and are discarded.
+    pub first_order: u64,
 }
 
 /// Where an outbound QoS 1/2 message stands once it has a packet id.

@@ -251,6 +251,7 @@ async fn sessions_queues_and_incoming_ids_are_recovered() {
                 retain_handling: 0,
                 identifier: Some(7),
             }],
+            first_order: 1,
         };
         store.apply(vec![ops::put_session("phone", &session)]).await.unwrap();
         let mut first = append(message("chat/1/msg", "one"));
