@@ -28,7 +28,7 @@ use tokio::sync::{watch, OwnedMutexGuard};
 use crate::codec::{LastWill, PublishProperties, QoS, ReasonCode};
 use crate::durable;
 use crate::message::{now_ms, Message};
-use crate::pipeline::{Admitted, ClientInfo, FanOutPlan, Pipeline, PlannedDelivery, Refusal};
+use crate::pipeline::{Admitted, ClientInfo, FanOutPlan, PendingPersist, Pipeline, PlannedDelivery, Refusal};
 use crate::retained::RetainedStore;
 use crate::router::{ClientKey, Router};
 use crate::session::{Inflight, InflightStage, Outgoing, QueueLimits, Session};
@@ -406,7 +406,17 @@ impl Broker {
         message: Message,
         incoming_packet: Option<u16>,
     ) -> Result<Admitted, Refusal> {
-        self.pipeline.admit(client, message, incoming_packet, |message| self.plan(message)).await
+        self.submit(client, message, incoming_packet).await?.complete().await
+    }
+
+    /// [`Broker::publish`] without waiting for the commit.
+    pub async fn submit(
+        &self,
+        client: &ClientInfo,
+        message: Message,
+        incoming_packet: Option<u16>,
+    ) -> Result<PendingPersist, Refusal> {
+        self.pipeline.submit(client, message, incoming_packet, |message| self.plan(message)).await
     }
 
     /// Publishes a will through the pipeline, as its client would have.

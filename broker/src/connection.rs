@@ -23,10 +23,29 @@ use tallymq_storage::{ops, Delivery, DeliveryStage};
 
 use crate::history;
 use crate::message::Message;
-use crate::pipeline::{Admitted, ClientInfo, Refusal};
+use crate::pipeline::{Admitted, ClientInfo, PendingPersist, Refusal};
 use crate::router::{ClientKey, Subscription};
 use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
 use crate::topic;
+
+/// A publish owed its acknowledgement, in arrival order.
+struct Owed {
+    qos: QoS,
+    packet_id: u16,
+    topic: Arc<str>,
+    outcome: Owing,
+}
+
+enum Owing {
+    /// Submitted to the store; acknowledged once durable.
+    Persisting(PendingPersist),
+    /// Refused by a stage before persist.
+    Refused(Refusal),
+    /// Handled by the broker itself (a history query).
+    Acknowledge,
+    /// A resent QoS 2 publish that is already stored: PUBREC again, deliver nothing.
+    RepeatPubrec,
+}
 
 /// User property that tells 5.0 subscribers a message's sequence number in its topic log.
 pub const SEQUENCE_PROPERTY: &str = "seq";
@@ -353,17 +372,82 @@ where
     }
 
     /// Decodes and handles every complete packet in the read buffer, then flushes replies.
+    ///
+    /// Publishes are submitted to the store as they are decoded and settled (acknowledged,
+    /// fanned out) in arrival order once their commits return, so the publishes of one read
+    /// share group commits. Any other packet first settles the publishes before it.
     async fn handle_input(&mut self) -> Result<(), Ending> {
-        let max_packet = self.broker.config.mqtt.max_packet_size;
-        while let Some(packet) = codec::decode(&mut self.read_buf, Some(self.version), max_packet)? {
-            self.handle_packet(packet).await?;
-        }
+        let mut owed = VecDeque::new();
+        let handled = self.handle_buffered(&mut owed).await;
+        // Messages already submitted are settled even if a later packet broke the protocol.
+        let settled = self.settle(&mut owed).await;
+        handled?;
+        settled?;
         self.flush().await
     }
 
-    async fn handle_packet(&mut self, packet: Packet) -> Result<(), Ending> {
+    async fn handle_buffered(&mut self, owed: &mut VecDeque<Owed>) -> Result<(), Ending> {
+        let max_packet = self.broker.config.mqtt.max_packet_size;
+        while let Some(packet) = codec::decode(&mut self.read_buf, Some(self.version), max_packet)? {
+            self.handle_packet(packet, owed).await?;
+        }
+        Ok(())
+    }
+
+    /// Acknowledges, in order, every publish still owed an acknowledgement.
+    async fn settle(&mut self, owed: &mut VecDeque<Owed>) -> Result<(), Ending> {
+        while let Some(entry) = owed.pop_front() {
+            self.settle_one(entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Acknowledge, then fan out: the last two stages of the publish pipeline.
+    async fn settle_one(&mut self, entry: Owed) -> Result<(), Ending> {
+        let Owed { qos, packet_id, topic, outcome } = entry;
+        match outcome {
+            Owing::Persisting(pending) => match pending.complete().await {
+                Ok(Admitted::Stored { message, plan }) => {
+                    self.acknowledge(qos, packet_id, None)?;
+                    self.broker.fan_out(&message, plan);
+                    Ok(())
+                }
+                Ok(Admitted::Duplicate { sequence }) => {
+                    tracing::debug!(client = %self.client.client_id, %topic, sequence, "resent message stored once");
+                    self.acknowledge(qos, packet_id, None)
+                }
+                Err(refusal) => self.refuse(qos, packet_id, &topic, refusal),
+            },
+            Owing::Refused(refusal) => self.refuse(qos, packet_id, &topic, refusal),
+            Owing::Acknowledge => self.acknowledge(qos, packet_id, None),
+            Owing::RepeatPubrec => self.send(Packet::PubRec(PubResponse::success(packet_id))),
+        }
+    }
+
+    fn refuse(&mut self, qos: QoS, packet_id: u16, topic: &str, refusal: Refusal) -> Result<(), Ending> {
+        tracing::debug!(client = %self.client.client_id, %topic, %refusal, "publish refused");
+        self.refuse_publish(qos, packet_id, topic, refusal)
+    }
+
+    async fn handle_packet(&mut self, packet: Packet, owed: &mut VecDeque<Owed>) -> Result<(), Ending> {
+        let Packet::Publish(publish) = packet else {
+            self.settle(owed).await?;
+            return self.handle_control(packet).await;
+        };
+        // At most a receive window of publishes in flight per connection.
+        if owed.len() >= usize::from(self.broker.config.mqtt.receive_maximum) {
+            if let Some(oldest) = owed.pop_front() {
+                self.settle_one(oldest).await?;
+            }
+        }
+        let entry = self.handle_publish(publish, owed).await?;
+        owed.push_back(entry);
+        Ok(())
+    }
+
+    /// Every packet but PUBLISH.
+    async fn handle_control(&mut self, packet: Packet) -> Result<(), Ending> {
         match packet {
-            Packet::Publish(publish) => self.handle_publish(publish).await,
             Packet::PubAck(ack) => {
                 self.complete_outbound(ack.packet_id, QoS::AtLeastOnce).await;
                 Ok(())
@@ -387,9 +471,9 @@ where
         }
     }
 
-    /// authorize -> validate -> moderate -> persist (the pipeline), then acknowledge, then
-    /// fan out.
-    async fn handle_publish(&mut self, publish: Publish) -> Result<(), Ending> {
+    /// Runs a publish through authorize -> validate -> moderate and submits it to persist;
+    /// [`Connection::settle_one`] acknowledges and fans it out once it is durable.
+    async fn handle_publish(&mut self, publish: Publish, owed: &VecDeque<Owed>) -> Result<Owed, Ending> {
         if !publish.properties.subscription_identifiers.is_empty() {
             return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "a client may not send subscription identifiers".into()));
         }
@@ -399,20 +483,22 @@ where
             // MQTT 5.0 section 3.3.1.3 has the server disconnect with 0x9A.
             return Err(Ending::Violation(ReasonCode::RETAIN_NOT_SUPPORTED, "retained messages are not available".into()));
         }
-        let packet_id = publish.packet_id;
-        if publish.qos == QoS::ExactlyOnce {
+        let (qos, packet_id) = (publish.qos, publish.packet_id);
+        let owe = |outcome| Ok(Owed { qos, packet_id, topic: topic.clone(), outcome });
+        if qos == QoS::ExactlyOnce {
+            let owed_qos2 = || owed.iter().filter(|o| o.qos == QoS::ExactlyOnce);
             let state = self.session.state.lock();
-            if state.incoming_qos2.contains(&packet_id) {
+            if state.incoming_qos2.contains(&packet_id) || owed_qos2().any(|o| o.packet_id == packet_id) {
                 // A resend of a QoS 2 message already stored: acknowledge again, deliver once.
-                drop(state);
-                return self.send(Packet::PubRec(PubResponse::success(packet_id)));
+                return owe(Owing::RepeatPubrec);
             }
-            if state.incoming_qos2.len() >= usize::from(self.broker.config.mqtt.receive_maximum) {
+            if state.incoming_qos2.len() + owed_qos2().count() >= usize::from(self.broker.config.mqtt.receive_maximum) {
                 return Err(Ending::Violation(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, "too many unacknowledged QoS 2 publishes".into()));
             }
         }
         if &*topic == history::QUERY_TOPIC {
-            return self.answer_history_query(publish).await;
+            self.answer_history_query(publish).await;
+            return owe(Owing::Acknowledge);
         }
         let message = Message::from_publish(
             topic.clone(),
@@ -425,28 +511,16 @@ where
         );
         // A persistent session's inbound QoS 2 id is stored with the message, so a resend
         // after a broker restart is still recognized.
-        let incoming = (publish.qos == QoS::ExactlyOnce && self.session.is_persistent()).then_some(packet_id);
-        match self.broker.publish(&self.client, message, incoming).await {
-            Ok(Admitted::Stored { message, plan }) => {
-                self.acknowledge(publish.qos, packet_id, None)?;
-                self.broker.fan_out(&message, plan);
-                Ok(())
-            }
-            Ok(Admitted::Duplicate { sequence }) => {
-                tracing::debug!(client = %self.client.client_id, %topic, sequence, "resent message stored once");
-                self.acknowledge(publish.qos, packet_id, None)
-            }
-            Err(refusal) => {
-                tracing::debug!(client = %self.client.client_id, %topic, %refusal, "publish refused");
-                self.refuse_publish(publish.qos, packet_id, &topic, refusal)
-            }
+        let incoming = (qos == QoS::ExactlyOnce && self.session.is_persistent()).then_some(packet_id);
+        match self.broker.submit(&self.client, message, incoming).await {
+            Ok(pending) => owe(Owing::Persisting(pending)),
+            Err(refusal) => owe(Owing::Refused(refusal)),
         }
     }
 
-    /// Answers a `$history/query` publish with one reply delivered to this client only, then
-    /// acknowledges the query. The query is a request to the broker, not a message: it is
-    /// not stored or routed.
-    async fn answer_history_query(&mut self, publish: Publish) -> Result<(), Ending> {
+    /// Answers a `$history/query` publish with one reply delivered to this client only. The
+    /// query is a request to the broker, not a message: it is not stored or routed.
+    async fn answer_history_query(&mut self, publish: Publish) {
         let reply_body = match history::parse(&publish.payload) {
             Err(error) => serde_json::to_vec(&history::Failure { error }),
             Ok(query) => match self.broker.pipeline.authorize.history(&self.client, &query.topic) {
@@ -483,11 +557,9 @@ where
             Instant::now(),
         );
         let outgoing = Outgoing { message: Arc::new(reply), qos: QoS::AtLeastOnce, retain: false, subscription_ids: vec![], durable: None };
-        self.acknowledge(publish.qos, publish.packet_id, None)?;
         if self.session.enqueue(outgoing, self.broker.queue_limits()).is_err() {
             tracing::debug!(client = %self.client.client_id, "history reply dropped: session queue full");
         }
-        Ok(())
     }
 
     /// Sends PUBACK or PUBREC; with a refusal, its reason for 5.0 clients.

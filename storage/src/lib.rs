@@ -24,4 +24,4 @@ pub use record::{
     Delivery, DeliveryStage, MessageRecord, Properties, QueueEntry, Sender, SessionRecord, StoredMessage,
     SubscriptionRecord, TopicHead, WillRecord,
 };
-pub use store::{ops, Recovered, RecoveredSession, Store, SCHEMA_VERSION};
+pub use store::{ops, PendingAppend, Recovered, RecoveredSession, Store, SCHEMA_VERSION};

@@ -20,6 +20,16 @@ use crate::retention::Retention;
 /// Schema of the data directory as a whole (column families and key layouts).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// An append on its way through the commit path.
+pub struct PendingAppend(oneshot::Receiver<Result<Appended, StorageError>>);
+
+impl PendingAppend {
+    /// Waits until the append is durable (or failed).
+    pub async fn wait(self) -> Result<Appended, StorageError> {
+        self.0.await.map_err(|_| StorageError::Closed)?
+    }
+}
+
 /// A persistent session as found on disk at start-up.
 #[derive(Debug, Clone)]
 pub struct RecoveredSession {
@@ -124,9 +134,15 @@ impl Store {
 
     /// Appends a message to its topic log; returns once it is durable.
     pub async fn append(&self, append: Append) -> Result<Appended, StorageError> {
+        self.submit(append).await?.wait().await
+    }
+
+    /// Queues an append for the commit path and returns without waiting for the commit.
+    /// Appends are committed in the order they are submitted.
+    pub async fn submit(&self, append: Append) -> Result<PendingAppend, StorageError> {
         let (reply, answer) = oneshot::channel();
         self.sender()?.send(Request::Append(Box::new(append), reply)).await.map_err(|_| StorageError::Closed)?;
-        answer.await.map_err(|_| StorageError::Closed)?
+        Ok(PendingAppend(answer))
     }
 
     /// Applies changes; returns once they are durable.

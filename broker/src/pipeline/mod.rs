@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub use authorize::Authorize;
 pub use moderate::Moderate;
-pub use persist::{Admitted, FanOutPlan, Persist, PlannedDelivery, MESSAGE_ID_PROPERTY};
+pub use persist::{Admitted, FanOutPlan, PendingPersist, Persist, PlannedDelivery, MESSAGE_ID_PROPERTY};
 pub use validate::Validate;
 
 use tallymq_storage::Store;
@@ -76,14 +76,27 @@ impl Pipeline {
     pub async fn admit(
         &self,
         client: &ClientInfo,
-        mut message: Message,
+        message: Message,
         incoming_packet: Option<u16>,
         plan: impl FnOnce(&Message) -> FanOutPlan,
     ) -> Result<Admitted, Refusal> {
+        self.submit(client, message, incoming_packet, plan).await?.complete().await
+    }
+
+    /// [`Pipeline::admit`] up to handing the message to the store, without waiting for the
+    /// commit: a connection keeps several publishes in flight this way, completing them in
+    /// order.
+    pub async fn submit(
+        &self,
+        client: &ClientInfo,
+        mut message: Message,
+        incoming_packet: Option<u16>,
+        plan: impl FnOnce(&Message) -> FanOutPlan,
+    ) -> Result<PendingPersist, Refusal> {
         self.authorize.publish(client, &message)?;
         self.validate.check(client, &message)?;
         self.moderate.review(client, &mut message)?;
         let plan = plan(&message);
-        self.persist.persist(client, message, incoming_packet, plan).await
+        self.persist.submit(client, message, incoming_packet, plan).await
     }
 }

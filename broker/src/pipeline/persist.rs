@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use tallymq_storage::{Append, Appended, QueuedDelivery, Store};
+use tallymq_storage::{Append, Appended, PendingAppend, QueuedDelivery, Store};
 
 use crate::codec::ReasonCode;
 use crate::message::Message;
@@ -56,15 +56,16 @@ impl Persist {
         &self.store
     }
 
-    /// Stores the message; `incoming_packet` is the QoS 2 packet id to remember until PUBREL
-    /// (persistent sessions only).
-    pub async fn persist(
+    /// Submits the message to the store; [`PendingPersist::complete`] waits until it is
+    /// durable. `incoming_packet` is the QoS 2 packet id to remember until PUBREL
+    /// (persistent sessions only). Submissions are committed in submission order.
+    pub async fn submit(
         &self,
         client: &ClientInfo,
-        mut message: Message,
+        message: Message,
         incoming_packet: Option<u16>,
         plan: FanOutPlan,
-    ) -> Result<Admitted, Refusal> {
+    ) -> Result<PendingPersist, Refusal> {
         if message.retain && !message.payload.is_empty() {
             self.retained.check_room(&message.topic).map_err(|full| Refusal::new(ReasonCode::QUOTA_EXCEEDED, full.to_string()))?;
         }
@@ -95,22 +96,39 @@ impl Persist {
             incoming: incoming_packet.map(|packet_id| (client_id, packet_id)),
             deliveries,
         };
-        match self.store.append(append).await {
-            Ok(Appended::Stored { sequence, .. }) => {
+        let append = self.store.submit(append).await.map_err(unavailable)?;
+        Ok(PendingPersist { append, message, plan, retained: self.retained.clone() })
+    }
+}
+
+fn unavailable(error: tallymq_storage::StorageError) -> Refusal {
+    Refusal::new(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR, format!("message not stored, storage unavailable: {error}"))
+}
+
+/// A message submitted to the store, not yet known to be durable.
+pub struct PendingPersist {
+    append: PendingAppend,
+    message: Message,
+    plan: FanOutPlan,
+    retained: Arc<RetainedStore>,
+}
+
+impl PendingPersist {
+    /// Waits for the commit: the message is durable (or refused) when this returns.
+    pub async fn complete(self) -> Result<Admitted, Refusal> {
+        let PendingPersist { append, mut message, plan, retained } = self;
+        match append.wait().await.map_err(unavailable)? {
+            Appended::Stored { sequence, .. } => {
                 message.sequence = sequence;
                 let message = Arc::new(message);
                 if message.retain {
-                    // Room was checked above; a race past the bound overshoots it by the
-                    // number of concurrent publishers at most.
-                    self.retained.apply(&message);
+                    // Room was checked at submission; concurrent publishers can overshoot
+                    // the bound by their number at most.
+                    retained.apply(&message);
                 }
                 Ok(Admitted::Stored { message, plan })
             }
-            Ok(Appended::Duplicate(first)) => Ok(Admitted::Duplicate { sequence: first.sequence }),
-            Err(error) => Err(Refusal::new(
-                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
-                format!("message not stored, storage unavailable: {error}"),
-            )),
+            Appended::Duplicate(first) => Ok(Admitted::Duplicate { sequence: first.sequence }),
         }
     }
 }
