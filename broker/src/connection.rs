@@ -37,8 +37,8 @@ struct Owed {
 }
 
 enum Owing {
-    /// Submitted to the store; acknowledged once durable.
-    Persisting(PendingPersist),
+    /// Submitted to the store; acknowledged once durable. Boxed: it carries the message.
+    Persisting(Box<PendingPersist>),
     /// Refused by a stage before persist.
     Refused(Refusal),
     /// Handled by the broker itself (a history query).
@@ -513,7 +513,7 @@ where
         // after a broker restart is still recognized.
         let incoming = (qos == QoS::ExactlyOnce && self.session.is_persistent()).then_some(packet_id);
         match self.broker.submit(&self.client, message, incoming).await {
-            Ok(pending) => owe(Owing::Persisting(pending)),
+            Ok(pending) => owe(Owing::Persisting(Box::new(pending))),
             Err(refusal) => owe(Owing::Refused(refusal)),
         }
     }

@@ -23,7 +23,7 @@ impl Retention {
     pub fn new(rules: &[RetentionRule], dedup_window: Duration) -> Retention {
         let mut rules: Vec<(String, u64)> =
             rules.iter().map(|r| (r.prefix.clone(), u64::from(r.days) * 24 * 3600 * 1000)).collect();
-        rules.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        rules.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Retention { rules, dedup_window_ms: dedup_window.as_millis() as u64 }
     }
 

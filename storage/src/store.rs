@@ -17,6 +17,9 @@ use crate::keys;
 use crate::record::{self, QueueEntry, SessionRecord, StoredMessage, TopicHead};
 use crate::retention::Retention;
 
+/// The rest of a key after its name, and the value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// Schema of the data directory as a whole (column families and key layouts).
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -293,7 +296,7 @@ impl Store {
     }
 
     /// Every `(rest of key, value)` under `name \0` in a column family.
-    fn scan(&self, cf: &'static str, name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn scan(&self, cf: &'static str, name: &str) -> Result<Vec<KeyValue>, StorageError> {
         let start = keys::prefix(name);
         let end = keys::prefix_end(name);
         let mut out = Vec::new();
