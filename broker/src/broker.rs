@@ -153,12 +153,13 @@ impl Broker {
                         continue;
                     }
                     session.resume_durable_order_after(order);
-                    let Some(message) = message.filter(|m| !Message::from_stored(m).is_expired(Instant::now())) else {
+                    let message = message.map(|m| Message::from_stored(&m)).filter(|m| !m.is_expired(Instant::now()));
+                    let Some(message) = message else {
                         stale.push(ops::delete_queue_entry(&found.client_id, order));
                         continue;
                     };
                     let outgoing = Outgoing {
-                        message: Arc::new(Message::from_stored(&message)),
+                        message: Arc::new(message),
                         qos: QoS::from_u8(entry.qos).unwrap_or(QoS::AtLeastOnce),
                         retain: entry.retain,
                         subscription_ids: entry.subscription_ids.clone(),
@@ -462,12 +463,17 @@ impl Broker {
     fn plan_deliveries(&self, message: &Message, durable_for_persistent: bool) -> FanOutPlan {
         // Sessions are looked up while the router still holds the subscriptions (allowed by
         // the lock order), so a route never reaches a session that replaced its subscriber.
+        // One registry lock for all routes: the router asks `is_online` (shared groups) before
+        // it resolves any route, so the guard taken at the first resolution is never needed
+        // by `is_online` again.
+        let mut registry = None;
         let targets = self.router.route_with(
             &message.topic,
             &message.publisher,
             |client| self.is_online(client),
             |route| {
-                let session = self.registry.lock().get(&route.client).and_then(|slot| slot.session.clone())?;
+                let registry = registry.get_or_insert_with(|| self.registry.lock());
+                let session = registry.get(&route.client).and_then(|slot| slot.session.clone())?;
                 Some((route, session))
             },
         );

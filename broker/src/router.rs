@@ -126,6 +126,7 @@ impl Router {
     /// Like [`Router::route`], and maps each route with `resolve` while the subscriptions
     /// are still locked: a subscription removed concurrently either is seen together with
     /// what `resolve` finds for its client, or not at all.
+    /// Every `is_online` call happens before the first `resolve` call.
     pub fn route_with<T>(
         &self,
         topic: &str,

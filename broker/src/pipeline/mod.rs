@@ -4,7 +4,9 @@
 //! authorize -> validate -> moderate -> persist -> acknowledge -> fan out
 //! ```
 //!
-//! [`Pipeline::admit`] runs the first four. Between moderate and persist the broker plans
+//! [`Pipeline::submit`] runs the first four: it hands the message to the store and returns a
+//! [`PendingPersist`] whose `complete` waits for the commit. Between moderate and persist the
+//! broker plans
 //! the fan-out (who gets the message), so that persistent sessions' queue entries are stored
 //! with the message. The connection then acknowledges (PUBACK/PUBREC) and hands the admitted
 //! message to [`crate::broker::Broker::fan_out`]; nothing is acknowledged that the persist
@@ -71,21 +73,10 @@ impl Pipeline {
         }
     }
 
-    /// Runs authorize -> validate -> moderate -> (plan) -> persist. On success the message is
-    /// durable and may be acknowledged, then fanned out along its plan.
-    pub async fn admit(
-        &self,
-        client: &ClientInfo,
-        message: Message,
-        incoming_packet: Option<u16>,
-        plan: impl FnOnce(&Message) -> FanOutPlan,
-    ) -> Result<Admitted, Refusal> {
-        self.submit(client, message, incoming_packet, plan).await?.complete().await
-    }
-
-    /// [`Pipeline::admit`] up to handing the message to the store, without waiting for the
-    /// commit: a connection keeps several publishes in flight this way, completing them in
-    /// order.
+    /// Runs authorize -> validate -> moderate -> (plan) -> persist, up to handing the message
+    /// to the store. Once [`PendingPersist::complete`] returns success the message is durable
+    /// and may be acknowledged, then fanned out along its plan. Not waiting here lets a
+    /// connection keep several publishes in flight, completing them in order.
     pub async fn submit(
         &self,
         client: &ClientInfo,
