@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthConfig;
 use crate::error::ConfigError;
+use crate::limits::LimitsConfig;
 use crate::listener::ListenerConfig;
 use crate::log::LogConfig;
 use crate::mqtt::MqttConfig;
@@ -33,6 +35,10 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
+    /// `[auth]`: authentication and static access rules.
+    pub auth: AuthConfig,
+    /// `[limits]`: limits against abuse per address and per client.
+    pub limits: LimitsConfig,
 }
 
 /// Source name used in parse errors for text not read from a file.
@@ -71,6 +77,8 @@ impl Config {
         self.storage.validate()?;
         self.mqtt.validate()?;
         self.log.validate()?;
+        self.auth.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 

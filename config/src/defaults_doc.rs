@@ -3,7 +3,8 @@
 //! The text is generated, not written by hand, so it cannot drift from
 //! [`Config::default`]: the defaults are serialized to a [`toml::Value`], the
 //! tree is walked, and each section and key is preceded by its entry from
-//! [`DOCS`], the single table of explanations. `DOCS` also fixes the order in
+//! the `DOCS` tables of explanations (one per section module, chained by
+//! `docs()`). Their order also fixes the order in
 //! which sections and keys are printed (serialization order depends on toml's
 //! map type). A list of tables (`storage.retention`) is printed inline on one
 //! line; the keys of its tables are documented as `list.key` entries, shown
@@ -29,8 +30,9 @@ seconds (keys ending in `_secs`); sizes are bytes.";
 /// (dotted key, explanation) for every section and key, in display order.
 /// Explanations may span several lines; each is printed as `# ` comments.
 /// The keys of the tables in a list are entries `list.key`, e.g.
-/// `storage.retention.days`.
-pub(crate) const DOCS: &[(&str, &str)] = &[
+/// `storage.retention.days`. Sections defined in their own module keep their
+/// entries there (a `DOCS` const beside the struct); [`docs`] chains them.
+const CORE_DOCS: &[(&str, &str)] = &[
     (
         "listener",
         "Network listeners. Each transport can be switched off on its own.",
@@ -245,16 +247,22 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The explanation for `key`, if any.
-fn doc(key: &str) -> Option<&'static str> {
-    DOCS.iter().find(|(k, _)| *k == key).map(|(_, d)| *d)
+/// Every section's entries, in display order.
+const SECTIONS: &[&[(&str, &str)]] = &[CORE_DOCS, crate::auth::DOCS, crate::limits::DOCS];
+
+/// Every (dotted key, explanation) entry, in display order.
+fn docs() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    SECTIONS.iter().flat_map(|section| section.iter())
 }
 
-/// Position of `key` in [`DOCS`]; undocumented keys sort last.
+/// The explanation for `key`, if any.
+fn doc(key: &str) -> Option<&'static str> {
+    docs().find(|(k, _)| *k == key).map(|(_, d)| *d)
+}
+
+/// Position of `key` in the entries; undocumented keys sort last.
 fn order(key: &str) -> usize {
-    DOCS.iter()
-        .position(|(k, _)| *k == key)
-        .unwrap_or(usize::MAX)
+    docs().position(|(k, _)| *k == key).unwrap_or(usize::MAX)
 }
 
 /// The full default configuration as TOML, each section and key preceded by
@@ -331,7 +339,7 @@ fn doc_for(key: &str) -> &'static str {
 /// (key, explanation) of the keys of the tables in the list `key`: the
 /// `DOCS` entries `key.name`, in `DOCS` order. Empty for other keys.
 fn element_docs(key: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-    DOCS.iter().filter_map(move |(k, d)| {
+    docs().filter_map(move |(k, d)| {
         let field = k.strip_prefix(key)?.strip_prefix('.')?;
         (!field.contains('.')).then_some((field, *d))
     })
@@ -444,8 +452,8 @@ mod tests {
     #[test]
     fn every_key_is_documented_and_every_doc_names_a_key() {
         let keys: BTreeSet<String> = serialized_keys().into_keys().collect();
-        let documented: BTreeSet<String> = DOCS.iter().map(|(k, _)| k.to_string()).collect();
-        assert_eq!(documented.len(), DOCS.len(), "duplicate DOCS entry");
+        let documented: BTreeSet<String> = docs().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(documented.len(), docs().count(), "duplicate DOCS entry");
         let undocumented: Vec<_> = keys.difference(&documented).collect();
         let stale: Vec<_> = documented.difference(&keys).collect();
         assert!(
@@ -453,7 +461,7 @@ mod tests {
             "keys without DOCS entry: {undocumented:?}"
         );
         assert!(stale.is_empty(), "DOCS entries for no key: {stale:?}");
-        for (key, text) in DOCS {
+        for (key, text) in docs() {
             assert!(!text.trim().is_empty(), "empty doc for {key}");
         }
     }
@@ -461,7 +469,7 @@ mod tests {
     #[test]
     fn documented_ranges_match_validation() {
         let c = Config::default();
-        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges());
+        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges()).chain(c.auth.ranges()).chain(c.limits.ranges());
         let mut stated: Vec<(&str, String)> = checks
             .map(|check| {
                 let range = format!("Range: {} to {} {}.", check.min, check.max, check.unit);
