@@ -20,8 +20,10 @@ pub const INCOMING: &str = "incoming";
 pub const DEDUP: &str = "dedup";
 /// Schema version and other facts about the data directory.
 pub const META: &str = "meta";
+/// Loan chat rooms: `room id` → room record (members, state, loan). Written by the admin API.
+pub const ROOMS: &str = "rooms";
 
-pub const ALL: [&str; 8] = [MESSAGES, TOPICS, RETAINED, SESSIONS, QUEUE, INCOMING, DEDUP, META];
+pub const ALL: [&str; 9] = [MESSAGES, TOPICS, RETAINED, SESSIONS, QUEUE, INCOMING, DEDUP, META, ROOMS];
 
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 

@@ -104,7 +104,10 @@ pub struct SessionRecord {
     /// When the last connection ended; `None` while connected.
     pub disconnected_at_ms: Option<u64>,
     pub will: Option<WillRecord>,
+    /// The authenticated user of the last connection, and its roles: access control decides
+    /// what an offline session may still receive by them.
     pub user: Option<String>,
+    pub roles: Vec<String>,
     pub subscriptions: Vec<SubscriptionRecord>,
     /// The first queue key of this incarnation of the session: queue entries below it were
     /// written for an earlier session with the same client id and are discarded.
@@ -143,6 +146,84 @@ pub struct QueueEntry {
 pub struct DedupEntry {
     pub topic: String,
     pub sequence: u64,
+}
+
+/// A member's part in a loan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Lender,
+    Borrower,
+    Guarantor,
+}
+
+/// Whether a room accepts messages. Closing is final: a closed room's history stays
+/// readable by its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomState {
+    Open,
+    Closed,
+}
+
+/// Where a loan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoanState {
+    Active,
+    Overdue,
+    /// Collection paused at the borrower's request.
+    Paused,
+    /// Repaid or forgiven.
+    Discharged,
+    Disputed,
+}
+
+/// A weekly time slot in which the borrower is not to be contacted, in Asia/Seoul local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactWindow {
+    /// Days of the week the slot starts on: bit 0 is Monday, bit 6 Sunday.
+    pub days: u8,
+    /// Minutes after local midnight at which the slot starts.
+    pub start_minute: u16,
+    /// Minutes after local midnight at which the slot ends; at or before `start_minute`, it
+    /// ends on the next day.
+    pub end_minute: u16,
+}
+
+/// The amount lent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// A non-negative decimal number as text ("1500000", "1250.50"): exact, never a float.
+    pub amount: String,
+    /// ISO 4217 code, e.g. "KRW".
+    pub currency: String,
+}
+
+/// The loan behind a room, as the legal rules of the harassment detector read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanRecord {
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    pub state: LoanState,
+    /// The borrower's do-not-contact slots.
+    pub do_not_contact: Vec<ContactWindow>,
+    /// Annual interest rate in hundredths of a percent (1250 is 12.5 %).
+    pub annual_interest_rate_bp: u32,
+    pub principal: Option<Principal>,
+}
+
+/// A loan chat room: who may read and write `chat/{id}/...`, in which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRecord {
+    pub id: String,
+    /// User id → role.
+    pub members: std::collections::BTreeMap<String, MemberRole>,
+    pub state: RoomState,
+    /// Milliseconds since the epoch.
+    pub created_at_ms: u64,
+    pub closed_at_ms: Option<u64>,
+    pub loan: Option<LoanRecord>,
 }
 
 /// Room reserved for a value before encoding it; a larger one grows the buffer.

@@ -14,14 +14,16 @@ use crate::chain::{BrokenLink, ChainWalker, Problem, VerifyReport};
 use crate::commit::{self, Append, Appended, CommitSettings, Op, Request};
 use crate::error::StorageError;
 use crate::keys;
-use crate::record::{self, QueueEntry, SessionRecord, StoredMessage, TopicHead};
+use crate::record::{self, QueueEntry, RoomRecord, SessionRecord, StoredMessage, TopicHead};
 use crate::retention::Retention;
 
 /// The rest of a key after its name, and the value.
 type KeyValue = (Vec<u8>, Vec<u8>);
 
-/// Schema of the data directory as a whole (column families and key layouts).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Schema of the data directory as a whole (column families and key layouts). Version 2
+/// added the `rooms` column family; a version 1 directory is upgraded in place at open (the
+/// family is created empty).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// An append on its way through the commit path.
 pub struct PendingAppend(oneshot::Receiver<Result<Appended, StorageError>>);
@@ -50,6 +52,8 @@ pub struct RecoveredSession {
 pub struct Recovered {
     pub sessions: Vec<RecoveredSession>,
     pub retained: Vec<StoredMessage>,
+    /// Every loan chat room, open or closed.
+    pub rooms: Vec<RoomRecord>,
 }
 
 pub struct Store {
@@ -256,10 +260,44 @@ impl Store {
         Ok(report)
     }
 
-    /// Reads every persistent session (with its queue and inbound QoS 2 ids) and every
-    /// retained message.
+    /// The topics whose names start with `prefix` and sort after `after` (all of them
+    /// without it), in name order, at most `limit`, with their heads: for example every
+    /// topic of a room (`chat/{room}/`), read from the topic heads, not the logs.
+    pub fn topics_with_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, TopicHead)>, StorageError> {
+        let start = match after {
+            // The first key after `after`: `after` followed by the smallest byte.
+            Some(after) if after.as_bytes() >= prefix.as_bytes() => [after.as_bytes(), &[0]].concat(),
+            _ => prefix.as_bytes().to_vec(),
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(keys::TOPICS)?, IteratorMode::From(&start, Direction::Forward)) {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(StorageError::read)?;
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let topic = String::from_utf8(key.to_vec())
+                .map_err(|_| StorageError::Corrupt { what: "topic head key", reason: "not UTF-8".into() })?;
+            out.push((topic, record::decode("topic head", &value)?));
+        }
+        Ok(out)
+    }
+
+    /// Reads every persistent session (with its queue and inbound QoS 2 ids), every
+    /// retained message and every room.
     pub fn recover(&self) -> Result<Recovered, StorageError> {
         let mut recovered = Recovered::default();
+        for item in self.db.iterator_cf(self.cf(keys::ROOMS)?, IteratorMode::Start) {
+            let (_, value) = item.map_err(StorageError::read)?;
+            recovered.rooms.push(record::decode("room", &value)?);
+        }
         for item in self.db.iterator_cf(self.cf(keys::RETAINED)?, IteratorMode::Start) {
             let (_, value) = item.map_err(StorageError::read)?;
             recovered.retained.push(record::decode_timestamped("retained message", &value)?);
@@ -342,6 +380,12 @@ fn check_schema(db: &DB, path: &Path) -> Result<(), StorageError> {
             if found > SCHEMA_VERSION {
                 return Err(StorageError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
             }
+            if found < SCHEMA_VERSION {
+                // Every change so far only added column families, which open created.
+                db.put_cf(meta, keys::SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_be_bytes())
+                    .map_err(|e| StorageError::Write(e.into_string()))?;
+                tracing::info!(path = %path.display(), from = found, to = SCHEMA_VERSION, "data directory schema upgraded");
+            }
             Ok(())
         }
         None => {
@@ -350,7 +394,7 @@ fn check_schema(db: &DB, path: &Path) -> Result<(), StorageError> {
     }
 }
 
-/// Changes for the broker's session bookkeeping, as [`Op`]s for [`Store::apply`].
+/// Changes for the broker's session bookkeeping and its rooms, as [`Op`]s for [`Store::apply`].
 pub mod ops {
     use super::*;
 
@@ -377,5 +421,10 @@ pub mod ops {
 
     pub fn delete_incoming(client: &str, packet_id: u16) -> Op {
         Op::Delete { cf: keys::INCOMING, key: keys::packet(client, packet_id) }
+    }
+
+    /// Creates or replaces a room.
+    pub fn put_room(room: &RoomRecord) -> Op {
+        Op::Put { cf: keys::ROOMS, key: room.id.as_bytes().to_vec(), value: record::encode(room) }
     }
 }

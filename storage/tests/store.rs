@@ -241,6 +241,7 @@ async fn sessions_queues_and_incoming_ids_are_recovered() {
             disconnected_at_ms: Some(1_000),
             will: None,
             user: Some("borrower".into()),
+            roles: vec!["tester".into()],
             subscriptions: vec![SubscriptionRecord {
                 raw_filter: "chat/1/#".into(),
                 share_group: None,
