@@ -112,6 +112,8 @@ pub struct JwtConfig {
     pub audience: String,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     pub leeway_secs: u32,
+    /// Whether a connection signed in with a token is closed when the token expires.
+    pub disconnect_at_expiry: bool,
 }
 
 impl Default for JwtConfig {
@@ -124,6 +126,7 @@ impl Default for JwtConfig {
             issuer: String::new(),
             audience: String::new(),
             leeway_secs: 30,
+            disconnect_at_expiry: true,
         }
     }
 }
@@ -231,6 +234,12 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     (
         "auth.jwt.leeway_secs",
         "Clock skew tolerated on `exp` and `nbf`. Range: 0 to 600 seconds.",
+    ),
+    (
+        "auth.jwt.disconnect_at_expiry",
+        "Close a connection signed in with a token when the token expires (plus the\n\
+         leeway); MQTT 5.0 clients get DISCONNECT 0x87 and sign in again with a fresh\n\
+         token. false: a token is checked at CONNECT only.",
     ),
 ];
 

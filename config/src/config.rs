@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::admin::AdminConfig;
 use crate::auth::AuthConfig;
 use crate::error::ConfigError;
 use crate::limits::LimitsConfig;
@@ -39,6 +40,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[limits]`: limits against abuse per address and per client.
     pub limits: LimitsConfig,
+    /// `[admin]`: the HTTP admin API (rooms, clients) and the room limits.
+    pub admin: AdminConfig,
 }
 
 /// Source name used in parse errors for text not read from a file.
@@ -79,6 +82,7 @@ impl Config {
         self.log.validate()?;
         self.auth.validate()?;
         self.limits.validate()?;
+        self.admin.validate()?;
         Ok(())
     }
 

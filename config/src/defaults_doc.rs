@@ -57,13 +57,66 @@ const CORE_DOCS: &[(&str, &str)] = &[
     ),
     (
         "listener.ws.address",
-        "Socket address to listen on, as \"IP:port\". Must differ from the TCP\n\
-         listener's address when both are enabled (unless the port is 0).",
+        "Socket address to listen on, as \"IP:port\". Must differ from every other\n\
+         enabled listener's address (unless the port is 0).",
     ),
     (
         "listener.ws.path",
         "HTTP request path on which WebSocket upgrades are accepted.\n\
          Must start with \"/\" and contain no whitespace.",
+    ),
+    (
+        "listener.tls",
+        "MQTT over TLS (conventionally port 8883). Presents [listener.certificate].",
+    ),
+    (
+        "listener.tls.enabled",
+        "Accept MQTT connections over TLS: true or false. Needs\n\
+         listener.certificate.chain_file and key_file.",
+    ),
+    (
+        "listener.tls.address",
+        "Socket address to listen on, as \"IP:port\". Must differ from every other\n\
+         enabled listener's address (unless the port is 0).",
+    ),
+    (
+        "listener.wss",
+        "MQTT over WebSocket over TLS (wss://), e.g. for web pages served over\n\
+         HTTPS. Presents [listener.certificate]; otherwise like [listener.ws].",
+    ),
+    (
+        "listener.wss.enabled",
+        "Accept MQTT connections over secure WebSocket: true or false. Needs\n\
+         listener.certificate.chain_file and key_file.",
+    ),
+    (
+        "listener.wss.address",
+        "Socket address to listen on, as \"IP:port\". Must differ from every other\n\
+         enabled listener's address (unless the port is 0).",
+    ),
+    (
+        "listener.wss.path",
+        "HTTP request path on which WebSocket upgrades are accepted.\n\
+         Must start with \"/\" and contain no whitespace.",
+    ),
+    (
+        "listener.certificate",
+        "The certificate both TLS listeners (tls and wss) present. The files are\n\
+         read at start-up (an unreadable or invalid file stops the broker, naming\n\
+         it) and again on SIGHUP: new connections then get the new certificate,\n\
+         open ones keep theirs, and a bad new file keeps the old certificate\n\
+         (the error is logged, naming the file). The TLS handshake counts against\n\
+         mqtt.connect_timeout_secs.",
+    ),
+    (
+        "listener.certificate.chain_file",
+        "PEM file with the server certificate first, then its intermediates.\n\
+         Empty: none (required when a TLS listener is enabled).",
+    ),
+    (
+        "listener.certificate.key_file",
+        "PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).\n\
+         Empty: none (required when a TLS listener is enabled).",
     ),
     (
         "storage",
@@ -248,7 +301,7 @@ const CORE_DOCS: &[(&str, &str)] = &[
 ];
 
 /// Every section's entries, in display order.
-const SECTIONS: &[&[(&str, &str)]] = &[CORE_DOCS, crate::auth::DOCS, crate::limits::DOCS];
+const SECTIONS: &[&[(&str, &str)]] = &[CORE_DOCS, crate::auth::DOCS, crate::limits::DOCS, crate::admin::DOCS];
 
 /// Every (dotted key, explanation) entry, in display order.
 fn docs() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
@@ -469,7 +522,7 @@ mod tests {
     #[test]
     fn documented_ranges_match_validation() {
         let c = Config::default();
-        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges()).chain(c.auth.ranges()).chain(c.limits.ranges());
+        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges()).chain(c.auth.ranges()).chain(c.limits.ranges()).chain(c.admin.ranges());
         let mut stated: Vec<(&str, String)> = checks
             .map(|check| {
                 let range = format!("Range: {} to {} {}.", check.min, check.max, check.unit);

@@ -19,9 +19,10 @@
 //! ```
 //!
 //! Layout: [`Config`] and its loading live in `config`, one module per
-//! section (`listener`, `storage`, `mqtt`, `log`, `auth`, `limits`), errors in `error`, and
+//! section (`listener`, `storage`, `mqtt`, `log`, `auth`, `limits`, `admin`), errors in `error`, and
 //! the commented default file in `defaults_doc`.
 
+mod admin;
 mod auth;
 mod config;
 mod defaults_doc;
@@ -33,12 +34,15 @@ mod mqtt;
 mod storage;
 mod validate;
 
+pub use admin::AdminConfig;
 pub use auth::{Access, AccessRule, Anonymous, AuthConfig, AuthMode, JwtAlgorithm, JwtConfig, MAX_ACCESS_RULES};
 pub use config::Config;
 pub use defaults_doc::defaults_toml;
 pub use error::ConfigError;
 pub use limits::{LimitsConfig, OverRate};
-pub use listener::{ListenerConfig, TcpListenerConfig, WsListenerConfig};
+pub use listener::{
+    CertificateConfig, ListenerConfig, TcpListenerConfig, TlsListenerConfig, WsListenerConfig, WssListenerConfig,
+};
 pub use log::LogConfig;
 pub use mqtt::{MqttConfig, MQTT_MAX_PACKET_SIZE_LIMIT};
 pub use storage::{Durability, RetentionRule, StorageConfig};
