@@ -16,6 +16,7 @@
 //! is online), never the other way round. Session locks are leaf locks.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +26,15 @@ use parking_lot::Mutex;
 use tallymq_storage::{ops, DeliveryStage, Op, Recovered, Store, StorageError};
 use tokio::sync::{watch, OwnedMutexGuard};
 
+use crate::access::Principal;
+use crate::auth::{AuthSetupError, Authenticator};
+use crate::admission::AddressTracker;
 use crate::codec::{LastWill, PublishProperties, QoS, ReasonCode};
 use crate::durable;
 use crate::message::{now_ms, Message};
 use crate::pipeline::{Admitted, ClientInfo, FanOutPlan, PendingPersist, Pipeline, PlannedDelivery, Refusal};
 use crate::retained::RetainedStore;
+use crate::rooms::{RoomLimits, Rooms};
 use crate::router::{ClientKey, Router};
 use crate::session::{Inflight, InflightStage, Outgoing, QueueLimits, Session};
 
@@ -45,6 +50,9 @@ pub type KickReceiver = watch::Receiver<Option<ReasonCode>>;
 struct Owner {
     connection_id: u64,
     kick: watch::Sender<Option<ReasonCode>>,
+    /// Where the connection comes from, and since when (milliseconds since the epoch).
+    peer: SocketAddr,
+    since_ms: u64,
 }
 
 #[derive(Default)]
@@ -74,12 +82,36 @@ pub enum Departure {
     WithWill,
 }
 
+/// Why a connection could not attach to its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachError {
+    /// Another connection with the same client id arrived meanwhile; this one just closes.
+    Superseded,
+    /// The client id's session belongs to another user.
+    ClientIdTaken,
+}
+
+/// Why the broker could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Auth(#[from] AuthSetupError),
+}
+
 pub struct Broker {
     pub config: Arc<tallymq_config::Config>,
     pub router: Router,
     pub retained: Arc<RetainedStore>,
     pub pipeline: Pipeline,
     pub store: Arc<Store>,
+    /// Connection limits at accept and authentication failures, per source address.
+    pub admission: Arc<AddressTracker>,
+    /// Loan rooms and their members; access control reads it on every check.
+    pub rooms: Arc<Rooms>,
+    /// Checks credentials at CONNECT.
+    pub auth: Authenticator,
     registry: Mutex<HashMap<ClientKey, Slot>>,
     next_connection_id: AtomicU64,
     queue_limits: QueueLimits,
@@ -88,12 +120,16 @@ pub struct Broker {
 impl Broker {
     /// Opens the store in the configured data directory and restores persistent sessions and
     /// retained messages. Must run inside the async runtime (it schedules session timers).
-    pub fn open(config: tallymq_config::Config) -> Result<Arc<Broker>, StorageError> {
+    pub fn open(config: tallymq_config::Config) -> Result<Arc<Broker>, OpenError> {
         let started = Instant::now();
+        let auth = Authenticator::from_config(&config.auth)?;
         let store = Arc::new(Store::open(&config.storage)?);
-        let recovered = store.recover()?;
+        let mut recovered = store.recover()?;
         let retained = Arc::new(RetainedStore::new(config.mqtt.max_retained_messages as usize));
-        let pipeline = Pipeline::new(&config, store.clone(), retained.clone());
+        let admission = Arc::new(AddressTracker::new(&config.limits));
+        let rooms = Arc::new(Rooms::with_limits(RoomLimits::of(&config.admin)));
+        rooms.restore(std::mem::take(&mut recovered.rooms));
+        let pipeline = Pipeline::new(&config, store.clone(), retained.clone(), rooms.clone());
         let queue_limits = QueueLimits {
             max_queued: config.mqtt.max_queued_messages as usize,
             queue_qos0_offline: config.mqtt.queue_qos0_offline,
@@ -104,6 +140,9 @@ impl Broker {
             retained,
             pipeline,
             store,
+            admission,
+            rooms,
+            auth,
             registry: Mutex::new(HashMap::new()),
             next_connection_id: AtomicU64::new(1),
             queue_limits,
@@ -145,6 +184,7 @@ impl Broker {
             {
                 let mut state = session.state.lock();
                 state.user = durable::user_of(record);
+                state.roles = durable::roles_of(record);
                 state.will = record.will.as_ref().map(durable::will_from_record);
                 for (order, entry, message) in found.queue {
                     if order < record.first_order {
@@ -200,22 +240,30 @@ impl Broker {
     }
 
     /// Attaches a new connection to the session of `client_id`, taking it over from a
-    /// connection that holds it. Returns `None` if yet another connection with the same id
-    /// arrived while this one waited.
+    /// connection that holds it. Returns `Superseded` if yet another connection with the same
+    /// id arrived while this one waited, and `ClientIdTaken` if (with access control on) the
+    /// session belongs to another user: a client id never hands one user's session to another.
     pub async fn attach(
         self: &Arc<Self>,
         client: &ClientInfo,
+        peer: SocketAddr,
         clean_start: bool,
         expiry_interval: u32,
         will: Option<LastWill>,
-    ) -> Option<Attachment> {
+    ) -> Result<Attachment, AttachError> {
         let client_id = &client.client_id;
         let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = watch::channel(None);
         let attach_lock = {
             let mut registry = self.registry.lock();
+            if !self.pipeline.authorize.access.is_open() {
+                let owner = registry.get(client_id).and_then(|slot| slot.session.as_ref()).map(|s| s.state.lock().user.clone());
+                if owner.is_some_and(|user| user != client.username) {
+                    return Err(AttachError::ClientIdTaken);
+                }
+            }
             let slot = registry.entry(client_id.clone()).or_default();
-            if let Some(previous) = slot.owner.replace(Owner { connection_id, kick }) {
+            if let Some(previous) = slot.owner.replace(Owner { connection_id, kick, peer, since_ms: now_ms() }) {
                 let _ = previous.kick.send(Some(ReasonCode::SESSION_TAKEN_OVER));
             }
             slot.generation += 1;
@@ -223,9 +271,9 @@ impl Broker {
         };
         let guard = attach_lock.lock_owned().await;
         if kicked.borrow().is_some() {
-            return None;
+            return Err(AttachError::Superseded);
         }
-        let existing = self.registry.lock().get(client_id)?.session.clone();
+        let existing = self.registry.lock().get(client_id).ok_or(AttachError::Superseded)?.session.clone();
         let mut changes = Vec::new();
         let (session, session_present) = match existing {
             Some(existing) if !clean_start => (existing, true),
@@ -245,7 +293,7 @@ impl Broker {
                     first_order = first_order.max(old.peek_durable_order());
                 }
                 let fresh = Arc::new(Session::new(client_id.clone(), client.protocol, expiry_interval, first_order));
-                self.registry.lock().get_mut(client_id)?.session = Some(fresh.clone());
+                self.registry.lock().get_mut(client_id).ok_or(AttachError::Superseded)?.session = Some(fresh.clone());
                 (fresh, false)
             }
         };
@@ -254,6 +302,7 @@ impl Broker {
             state.connected = true;
             state.protocol = client.protocol;
             state.user = client.username.clone();
+            state.roles = client.roles.clone();
             state.expiry_interval = expiry_interval;
             state.will = will;
             (expiry_interval > 0).then(|| durable::session_record(&state, session.first_durable_order(), None))
@@ -268,7 +317,7 @@ impl Broker {
                 tracing::warn!(client = %client_id, %error, "session not stored; it lives in memory only");
             }
         }
-        Some(Attachment { session, session_present, connection_id, kicked, _guard: guard })
+        Ok(Attachment { session, session_present, connection_id, kicked, _guard: guard })
     }
 
     /// Writes a persistent session's record (after a subscription change); returns once
@@ -422,11 +471,11 @@ impl Broker {
 
     /// Publishes a will through the pipeline, as its client would have.
     async fn publish_will(&self, session: &Session, will: LastWill) {
-        let (protocol, username) = {
+        let (protocol, username, roles) = {
             let state = session.state.lock();
-            (state.protocol, state.user.clone())
+            (state.protocol, state.user.clone(), state.roles.clone())
         };
-        let client = ClientInfo { client_id: session.client_id.clone(), username, protocol };
+        let client = ClientInfo { client_id: session.client_id.clone(), username, roles, protocol };
         let properties = PublishProperties {
             payload_format_indicator: will.properties.payload_format_indicator,
             message_expiry_interval: will.properties.message_expiry_interval,
@@ -466,14 +515,33 @@ impl Broker {
         // One registry lock for all routes: the router asks `is_online` (shared groups) before
         // it resolves any route, so the guard taken at the first resolution is never needed
         // by `is_online` again.
+        // Access is checked per subscriber and topic: subscriptions were checked when made,
+        // but room membership may have changed since.
+        let access = &self.pipeline.authorize.access;
+        let checked = !access.is_open();
+        let may_read = |session: &Session| {
+            let (user, roles) = {
+                let state = session.state.lock();
+                (state.user.clone(), state.roles.clone())
+            };
+            let principal = Principal { client_id: &session.client_id, user: user.as_deref(), roles: &roles };
+            access.may_read(&principal, &message.topic)
+        };
         let mut registry = None;
         let targets = self.router.route_with(
             &message.topic,
             &message.publisher,
-            |client| self.is_online(client),
+            // Shared groups pick among members that are online and may read the message.
+            |client| match self.registry.lock().get(client) {
+                Some(slot) => slot.owner.is_some() && (!checked || slot.session.as_deref().is_some_and(may_read)),
+                None => false,
+            },
             |route| {
                 let registry = registry.get_or_insert_with(|| self.registry.lock());
                 let session = registry.get(&route.client).and_then(|slot| slot.session.clone())?;
+                if checked && !may_read(&session) {
+                    return None;
+                }
                 Some((route, session))
             },
         );
@@ -529,10 +597,6 @@ impl Broker {
         });
     }
 
-    fn is_online(&self, client: &str) -> bool {
-        self.registry.lock().get(client).is_some_and(|slot| slot.owner.is_some())
-    }
-
     /// Publishes a message from the server itself (notices), bypassing the client pipeline.
     /// Such messages are not stored.
     pub fn publish_server_message(&self, topic: String, payload: Bytes, qos: QoS) -> usize {
@@ -544,5 +608,88 @@ impl Broker {
     /// Flushes and closes the store.
     pub fn close(&self) {
         self.store.close();
+    }
+}
+
+/// A connected client, as the admin API lists it.
+#[derive(Debug, Clone)]
+pub struct ConnectedClient {
+    pub client_id: ClientKey,
+    pub user: Option<Arc<str>>,
+    pub peer: SocketAddr,
+    pub protocol: crate::codec::ProtocolVersion,
+    /// Milliseconds since the epoch.
+    pub connected_since_ms: u64,
+    pub subscriptions: usize,
+    /// Messages waiting in the session's queue.
+    pub queued_messages: usize,
+    /// Messages sent and not yet acknowledged.
+    pub inflight_messages: usize,
+}
+
+/// Operators' view of the registry: who is connected, and asking one to leave.
+impl Broker {
+    /// Up to `limit` connected clients with ids after `after` (from the first without it),
+    /// in client id order, and whether more follow.
+    pub fn connected_clients(&self, after: Option<&str>, limit: usize) -> (Vec<ConnectedClient>, bool) {
+        let selected = {
+            let registry = self.registry.lock();
+            // The `limit + 1` smallest ids after `after`, kept in a bounded max-heap: one pass
+            // over the registry, whatever its size, with memory for one page.
+            let mut smallest = std::collections::BinaryHeap::with_capacity(limit + 2);
+            for (id, slot) in registry.iter() {
+                if slot.owner.is_none() || slot.session.is_none() || after.is_some_and(|after| &**id <= after) {
+                    continue;
+                }
+                smallest.push(id.clone());
+                if smallest.len() > limit + 1 {
+                    smallest.pop();
+                }
+            }
+            let mut ids = smallest.into_sorted_vec();
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            let found: Vec<_> = ids
+                .into_iter()
+                .filter_map(|id| {
+                    let slot = registry.get(&id)?;
+                    let owner = slot.owner.as_ref()?;
+                    Some((id, slot.session.clone()?, owner.peer, owner.since_ms))
+                })
+                .collect();
+            (found, more)
+        };
+        let (found, more) = selected;
+        let clients = found
+            .into_iter()
+            .map(|(client_id, session, peer, connected_since_ms)| {
+                let state = session.state.lock();
+                ConnectedClient {
+                    client_id,
+                    user: state.user.clone(),
+                    peer,
+                    protocol: state.protocol,
+                    connected_since_ms,
+                    subscriptions: state.subscriptions.len(),
+                    queued_messages: state.queue.len(),
+                    inflight_messages: state.inflight.len(),
+                }
+            })
+            .collect();
+        (clients, more)
+    }
+
+    /// Asks the connection of `client_id` to leave with `reason`, which MQTT 5.0 clients
+    /// receive in a DISCONNECT; the connection ends as after any server-side disconnect (the
+    /// will is published, a persistent session stays). False if the client is not connected.
+    pub fn disconnect(&self, client_id: &str, reason: ReasonCode) -> bool {
+        let registry = self.registry.lock();
+        match registry.get(client_id).and_then(|slot| slot.owner.as_ref()) {
+            Some(owner) => {
+                let _ = owner.kick.send(Some(reason));
+                true
+            }
+            None => false,
+        }
     }
 }

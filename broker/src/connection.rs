@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
+use tallymq_config::OverRate;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -23,6 +24,9 @@ use tallymq_storage::{ops, Delivery, DeliveryStage};
 
 use crate::history;
 use crate::message::Message;
+use crate::access::Principal;
+use crate::broker::AttachError;
+use crate::token_bucket::{Rate, TokenBucket};
 use crate::pipeline::{Admitted, ClientInfo, PendingPersist, Refusal};
 use crate::router::{ClientKey, Subscription};
 use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
@@ -188,6 +192,11 @@ struct Connection<S> {
     problem_information: bool,
     /// The CONNECT asked for session expiry 0, which a DISCONNECT may not raise.
     connected_with_zero_expiry: bool,
+    /// `[limits] publish_rate` and `publish_burst`, and this client's bucket.
+    publish_rate: Rate,
+    publish_bucket: TokenBucket,
+    /// When the token this client signed in with expires (`auth.jwt.disconnect_at_expiry`).
+    credentials_expire: Option<Instant>,
 }
 
 impl<S> Connection<S>
@@ -216,10 +225,25 @@ where
             codec::encode(&Packet::ConnAck(connack), version, &mut out).ok().map(|_| out.freeze())
         };
 
-        if connect.properties.authentication_method.is_some() {
-            let out = refuse(ReasonCode::BAD_AUTHENTICATION_METHOD, "no authentication method is supported");
+        // An address that failed too often is refused before its credentials cost anything.
+        if broker.admission.auth_blocked(peer.ip()) {
+            let out = refuse(ReasonCode::BANNED, "too many failed logins from this address; retry in a minute");
             return send_and_close(&mut stream, out).await;
         }
+        let connect_timeout = Duration::from_secs(u64::from(mqtt.connect_timeout_secs));
+        let identity = match tokio::time::timeout(connect_timeout, broker.auth.authenticate(&connect, peer.ip())).await {
+            Ok(Ok(identity)) => identity,
+            Ok(Err(failure)) => {
+                tracing::info!(%peer, client = %connect.client_id, reason = %failure.reason, "authentication failed");
+                broker.admission.note_auth_failure(peer.ip());
+                let out = refuse(failure.code, &failure.reason);
+                return send_and_close(&mut stream, out).await;
+            }
+            Err(_) => {
+                let out = refuse(ReasonCode::SERVER_BUSY, "authentication took too long; retry later");
+                return send_and_close(&mut stream, out).await;
+            }
+        };
 
         let mut assigned_id = None;
         let client_id: ClientKey = if connect.client_id.is_empty() {
@@ -237,12 +261,15 @@ where
             Arc::from(connect.client_id.as_str())
         };
 
+        let will_principal = Principal { client_id: &client_id, user: identity.user.as_deref(), roles: &identity.roles };
         if let Some(will) = &connect.will {
             let limits = broker.pipeline.validate.topic_limits();
             let problem = if let Err(e) = topic::validate_name(&will.topic, limits) {
                 Some((ReasonCode::TOPIC_NAME_INVALID, format!("will topic: {e}")))
             } else if will.topic.starts_with('$') {
                 Some((ReasonCode::TOPIC_NAME_INVALID, "will topic: topics starting with '$' are reserved".to_string()))
+            } else if let Err(refusal) = broker.pipeline.authorize.access.publish(&will_principal, &will.topic) {
+                Some((ReasonCode::NOT_AUTHORIZED, format!("will topic: {}", refusal.reason)))
             } else if will.retain && !mqtt.retain_available {
                 Some((ReasonCode::RETAIN_NOT_SUPPORTED, "will: retained messages are not available".to_string()))
             } else if will.properties.payload_format_indicator == Some(1) && std::str::from_utf8(&will.payload).is_err() {
@@ -251,8 +278,9 @@ where
                 None
             };
             if let Some((reason, why)) = problem {
-                // A 3.1.1 client has no return code for these: close without CONNACK.
-                let out = if version == ProtocolVersion::V5 { refuse(reason, &why) } else { None };
+                // A 3.1.1 client has no return code for most of these: close without CONNACK.
+                let answered = version == ProtocolVersion::V5 || reason == ReasonCode::NOT_AUTHORIZED;
+                let out = if answered { refuse(reason, &why) } else { None };
                 return send_and_close(&mut stream, out).await;
             }
         }
@@ -276,8 +304,15 @@ where
         };
         let expiry = requested_expiry.min(max_expiry);
 
-        let client = ClientInfo { client_id: client_id.clone(), username: connect.username.as_deref().map(Arc::from), protocol: version };
-        let attachment = broker.attach(&client, connect.clean_start, expiry, connect.will.clone()).await?;
+        let client = ClientInfo { client_id: client_id.clone(), username: identity.user.clone(), roles: identity.roles.clone(), protocol: version };
+        let attachment = match broker.attach(&client, peer, connect.clean_start, expiry, connect.will.clone()).await {
+            Ok(attachment) => attachment,
+            Err(AttachError::Superseded) => return None,
+            Err(AttachError::ClientIdTaken) => {
+                let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "this client id is in use by another user");
+                return send_and_close(&mut stream, out).await;
+            }
+        };
         let client_receive_max = connect.properties.receive_maximum.unwrap_or(u16::MAX);
         let max_inflight = usize::from(client_receive_max.min(mqtt.max_inflight));
         let mut connection = Connection {
@@ -301,6 +336,9 @@ where
             max_outbound_aliases: connect.properties.topic_alias_maximum.unwrap_or(0).min(mqtt.max_outbound_topic_aliases),
             problem_information: connect.properties.request_problem_information.unwrap_or(true),
             connected_with_zero_expiry: requested_expiry == 0,
+            publish_rate: Rate::new(broker.config.limits.publish_rate, broker.config.limits.publish_burst),
+            publish_bucket: TokenBucket::full(Instant::now()),
+            credentials_expire: credentials_expire(&broker.config.auth.jwt, identity.expires_at),
         };
         let session_present = attachment.session_present;
         connection.attachment = Some(attachment);
@@ -340,6 +378,7 @@ where
         }
         let session = self.session.clone();
         let mut last_heard = Instant::now();
+        let credentials_expire = self.credentials_expire;
         loop {
             let idle_deadline = self.idle_limit.map(|limit| last_heard + limit);
             self.read_buf.reserve(READ_CHUNK);
@@ -363,6 +402,10 @@ where
                 _ = session.notify.notified() => {}
                 _ = sleep_until_opt(idle_deadline) => {
                     return Ending::Violation(ReasonCode::KEEP_ALIVE_TIMEOUT, "no packet within 1.5 times the keep alive".into());
+                }
+                _ = sleep_until_opt(credentials_expire) => {
+                    tracing::debug!(client = %self.client.client_id, "token expired; connection closed");
+                    return Ending::Kicked(ReasonCode::NOT_AUTHORIZED);
                 }
             }
             if let Err(ending) = self.deliver().await {
@@ -485,6 +528,15 @@ where
         }
         let (qos, packet_id) = (publish.qos, publish.packet_id);
         let owe = |outcome| Ok(Owed { qos, packet_id, topic: topic.clone(), outcome });
+        if !self.publish_bucket.take(Instant::now(), &self.publish_rate) {
+            let limits = &self.broker.config.limits;
+            let why = format!("more than {} publishes per second (burst {})", limits.publish_rate, limits.publish_burst);
+            tracing::debug!(client = %self.client.client_id, "{why}");
+            return match limits.over_publish_rate {
+                OverRate::Disconnect => Err(Ending::Violation(ReasonCode::MESSAGE_RATE_TOO_HIGH, why)),
+                OverRate::Refuse => owe(Owing::Refused(Refusal::new(ReasonCode::MESSAGE_RATE_TOO_HIGH, why))),
+            };
+        }
         if qos == QoS::ExactlyOnce {
             let owed_qos2 = || owed.iter().filter(|o| o.qos == QoS::ExactlyOnce);
             let state = self.session.state.lock();
@@ -749,7 +801,9 @@ where
                     RetainHandling::DoNotSend => false,
                 };
             if send_retained {
-                for message in self.broker.retained.matching(parsed.filter) {
+                let access = &self.broker.pipeline.authorize.access;
+                let readable = self.broker.retained.matching(parsed.filter).into_iter();
+                for message in readable.filter(|m| access.may_read(&Principal::of(&self.client), &m.topic)) {
                     let outgoing = Outgoing {
                         qos: options.qos.min(message.qos),
                         retain: true,
@@ -844,8 +898,10 @@ where
             let (outgoing, packet_id) = {
                 let mut state = session.state.lock();
                 let Some(front) = state.queue.front() else { break };
-                if front.message.is_expired(now) {
-                    finished.extend(state.queue.pop_front().and_then(|expired| expired.durable));
+                // Access is checked again at delivery: a member removed from a room since the
+                // message was queued does not receive it.
+                if front.message.is_expired(now) || !self.may_receive(&front.message) {
+                    finished.extend(state.queue.pop_front().and_then(|dropped| dropped.durable));
                     continue;
                 }
                 if front.qos != QoS::AtMostOnce && state.inflight.len() >= self.max_inflight {
@@ -889,6 +945,12 @@ where
             let _ = self.broker.store.apply_later(changes).await;
         }
         self.flush().await
+    }
+
+    /// Whether this client may still receive `message`. Messages from the server itself
+    /// (notices, history replies) were addressed to this client and are not checked.
+    fn may_receive(&self, message: &Message) -> bool {
+        message.publisher.is_empty() || self.broker.pipeline.authorize.access.may_read(&Principal::of(&self.client), &message.topic)
     }
 
     /// Records on disk that a durable delivery went out under `packet_id`, at `stage`.
@@ -1055,6 +1117,16 @@ fn without_diagnostics(packet: &Packet) -> Option<Packet> {
         }
         _ => return None,
     })
+}
+
+/// The instant a token expiring at `expires_at` (seconds since the epoch) stops being
+/// accepted, if connections close then.
+fn credentials_expire(jwt: &tallymq_config::JwtConfig, expires_at: Option<u64>) -> Option<Instant> {
+    let expires_at = expires_at.filter(|_| jwt.disconnect_at_expiry)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let left = expires_at.saturating_add(u64::from(jwt.leeway_secs)).saturating_sub(now);
+    // Far-future tokens: no timer worth keeping (and no Instant overflow).
+    (left < 10 * 365 * 24 * 3600).then(|| Instant::now() + Duration::from_secs(left))
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

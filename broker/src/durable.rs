@@ -21,6 +21,7 @@ pub fn session_record(state: &SessionState, first_order: u64, disconnected_at_ms
         disconnected_at_ms,
         will: state.will.as_ref().map(will_record),
         user: state.user.as_deref().map(str::to_string),
+        roles: state.roles.iter().map(|r| r.to_string()).collect(),
         subscriptions: state.subscriptions.iter().map(|(raw, s)| subscription_record(raw, s)).collect(),
         first_order,
     }
@@ -108,7 +109,12 @@ pub fn will_from_record(record: &WillRecord) -> LastWill {
     }
 }
 
-/// The user name a session was stored with.
+/// The user a session was stored with.
 pub fn user_of(record: &SessionRecord) -> Option<Arc<str>> {
     record.user.as_deref().map(Arc::from)
+}
+
+/// The roles a session was stored with.
+pub fn roles_of(record: &SessionRecord) -> Arc<[Arc<str>]> {
+    record.roles.iter().map(|r| Arc::from(r.as_str())).collect()
 }

@@ -1,8 +1,14 @@
 //! tallymq: an MQTT 3.1.1 and 5.0 broker built around an explicit publish pipeline.
 //!
 //! Start at [`server::Server`] (listeners), then [`connection`] (one task per client),
-//! [`pipeline`] (what every PUBLISH passes through) and [`broker`] (shared state).
+//! [`pipeline`] (what every PUBLISH passes through) and [`broker`] (shared state). Who may
+//! connect is [`auth`]'s question, what they may touch [`access`]'s, with [`rooms`] managed
+//! through the [`admin`] API.
 
+pub mod access;
+pub mod admin;
+pub mod admission;
+pub mod auth;
 pub mod broker;
 pub mod codec;
 pub mod connection;
@@ -10,9 +16,13 @@ pub mod durable;
 pub mod history;
 pub mod message;
 pub mod pipeline;
+pub mod reload;
 pub mod retained;
+pub mod rooms;
 pub mod router;
 pub mod server;
 pub mod session;
+pub mod token_bucket;
+pub mod tls;
 pub mod topic;
 pub mod ws;

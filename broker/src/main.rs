@@ -1,4 +1,5 @@
-//! The `tallymq` command line: run the broker, print the default configuration.
+//! The `tallymq` command line: run the broker, print the default configuration, manage the
+//! password file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +25,19 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Add a user to a password file or change their password (argon2id), like
+    /// mosquitto_passwd. The password is asked twice on a terminal, or read as one line from
+    /// standard input. The running broker rereads the file on SIGHUP.
+    Passwd {
+        /// The password file (created if missing).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(value_name = "USER")]
+        user: String,
+        /// Remove the user instead.
+        #[arg(long, short = 'D')]
+        delete: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -40,6 +54,10 @@ struct ServeArgs {
     /// Data directory (overrides storage.data_dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Development mode: accept every client and allow every topic (sets auth.mode = "open").
+    /// Never in production.
+    #[arg(long)]
+    open: bool,
 }
 
 #[derive(Subcommand)]
@@ -66,7 +84,37 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(args),
+        Command::Passwd { file, user, delete } => passwd(&file, &user, delete),
     }
+}
+
+fn passwd(file: &std::path::Path, user: &str, delete: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    use tallymq::auth::password_file::PasswordFile;
+
+    let mut users = PasswordFile::load_or_empty(file)?;
+    if delete {
+        anyhow::ensure!(users.remove(user), "{} has no user {user:?}", file.display());
+        users.save(file)?;
+        println!("{user} removed from {}", file.display());
+        return Ok(());
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {user}: ")).context("cannot read the password")?;
+        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        anyhow::ensure!(first == again, "the passwords differ; nothing changed");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    anyhow::ensure!(!password.is_empty(), "empty password; nothing changed");
+    let existed = users.contains(user);
+    users.set(user, password.as_bytes())?;
+    users.save(file)?;
+    println!("{user} {} in {}", if existed { "changed" } else { "added" }, file.display());
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -75,6 +123,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => Config::default(),
     };
     config.apply_overrides(args.listen, args.ws_listen, args.data_dir);
+    if args.open {
+        config.auth.mode = tallymq_config::AuthMode::Open;
+    }
     config.validate()?;
 
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -88,25 +139,50 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let server = Server::start(config).await?;
+        // Installed before "started" is logged: from then on SIGHUP reloads, it never kills.
+        let signals = Signals::install().context("cannot install signal handlers")?;
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "tallymq started");
-        wait_for_signal().await;
+        signals.serve_until_stopped(&server).await;
         tracing::info!("shutting down");
         server.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
+/// The signals the broker acts on: SIGINT and SIGTERM stop it, SIGHUP rereads what
+/// `Server::reload` rereads (certificates, ...) without dropping connections.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Reloads on every SIGHUP until SIGINT or SIGTERM arrives.
+    async fn serve_until_stopped(mut self, server: &Server) {
+        loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+                _ = self.terminate.recv() => return,
+                _ = self.interrupt.recv() => return,
+                _ = self.hangup.recv() => {
+                    // Reads a few small files; failures are logged by `reload`, naming them.
+                    let report = server.reload();
+                    if report.is_ok() {
+                        tracing::info!(%report, "reloaded on SIGHUP");
+                    } else {
+                        tracing::error!(%report, "reload on SIGHUP incomplete");
+                    }
+                }
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

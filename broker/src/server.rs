@@ -1,18 +1,30 @@
-//! Listeners: accept TCP and WebSocket connections and spawn a connection task for each.
+//! Listeners: accept TCP, WebSocket, TLS and secure WebSocket connections and spawn a
+//! connection task for each.
 //!
 //! `Server::start` binds every enabled listener before it returns, so callers (the binary and
-//! the tests) know the real addresses, including ephemeral ports.
+//! the tests) know the real addresses, including ephemeral ports. It reads the TLS certificate
+//! first, so that a bad certificate file stops the broker before anything is opened.
+//!
+//! Every accepted socket is first put to admission (`Broker::admission`): a socket over a
+//! connection limit is closed before any handshake and before anything is read. An admitted
+//! connection holds its permit until its task ends. The TLS and WebSocket handshakes run in
+//! the connection's task, within `mqtt.connect_timeout_secs`, so a client that stalls its
+//! handshake holds one task for at most that long and never holds up the accept loop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::admission::ConnectionPermit;
 use crate::broker::Broker;
 use crate::connection;
+use crate::reload::{ReloadOutcome, ReloadReport, Reloadable};
+use crate::tls::{ServerTls, TlsError};
 
 /// Extra room over the largest MQTT packet for WebSocket framing.
 const WS_FRAME_SLACK: usize = 1024;
@@ -22,7 +34,41 @@ pub enum ServerError {
     #[error("cannot listen for {what} on {address}: {source}")]
     Bind { what: &'static str, address: SocketAddr, source: std::io::Error },
     #[error(transparent)]
-    Storage(#[from] tallymq_storage::StorageError),
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Open(#[from] crate::broker::OpenError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
+}
+
+/// What a listener speaks on top of TCP.
+#[derive(Clone)]
+enum Transport {
+    Tcp,
+    Ws { path: Arc<str> },
+    Tls { tls: Arc<ServerTls> },
+    Wss { tls: Arc<ServerTls>, path: Arc<str> },
+}
+
+impl Transport {
+    /// For logs and bind errors.
+    fn name(&self) -> &'static str {
+        match self {
+            Transport::Tcp => "MQTT over TCP",
+            Transport::Ws { .. } => "MQTT over WebSocket",
+            Transport::Tls { .. } => "MQTT over TLS",
+            Transport::Wss { .. } => "MQTT over secure WebSocket",
+        }
+    }
+}
+
+/// A handshake before MQTT starts (TLS, WebSocket) that did not complete.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+    #[error("WebSocket handshake failed: {0}")]
+    Ws(tokio_tungstenite::tungstenite::Error),
 }
 
 /// A running broker.
@@ -30,41 +76,114 @@ pub struct Server {
     pub broker: Arc<Broker>,
     pub tcp_address: Option<SocketAddr>,
     pub ws_address: Option<SocketAddr>,
+    /// MQTT over TLS, if `[listener.tls]` is enabled.
+    pub tls_address: Option<SocketAddr>,
+    /// MQTT over secure WebSocket, if `[listener.wss]` is enabled.
+    pub wss_address: Option<SocketAddr>,
+    /// The HTTP admin API, if `[admin]` is enabled.
+    pub admin_address: Option<SocketAddr>,
+    /// The certificate of the TLS listeners, if any is enabled.
+    tls: Option<Arc<ServerTls>>,
     shutdown: watch::Sender<bool>,
     listeners: JoinSet<()>,
 }
 
 impl Server {
     pub async fn start(config: tallymq_config::Config) -> Result<Server, ServerError> {
+        let listener_config = config.listener.clone();
+        let tls = if listener_config.tls_enabled() {
+            let tls = ServerTls::load(&listener_config.certificate)?;
+            tracing::info!(chain = %tls.chain_file().display(), "TLS certificate loaded");
+            Some(Arc::new(tls))
+        } else {
+            None
+        };
+
+        // The admin token is read before anything opens: a missing one stops the start.
+        let admin = crate::admin::AdminListener::bind(&config.admin).await?;
         let broker = Broker::open(config)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let mut listeners = JoinSet::new();
-        let listener_config = broker.config.listener.clone();
+        let ws_path = Arc::<str>::from(listener_config.ws.path.as_str());
+        let wss_path = Arc::<str>::from(listener_config.wss.path.as_str());
+        let mut server = Server {
+            broker,
+            tcp_address: None,
+            ws_address: None,
+            tls_address: None,
+            wss_address: None,
+            admin_address: None,
+            tls: tls.clone(),
+            shutdown,
+            listeners: JoinSet::new(),
+        };
 
-        let mut tcp_address = None;
-        if listener_config.tcp.enabled {
-            let address = listener_config.tcp.address;
-            let listener = TcpListener::bind(address).await.map_err(|source| ServerError::Bind { what: "MQTT", address, source })?;
-            let bound = listener.local_addr().map_err(|source| ServerError::Bind { what: "MQTT", address, source })?;
-            tracing::info!(address = %bound, "MQTT over TCP listening");
-            tcp_address = Some(bound);
-            listeners.spawn(accept_loop(broker.clone(), listener, None, shutdown_rx.clone()));
+        // A TLS transport exists only if the certificate was loaded, that is, if a TLS
+        // listener is enabled.
+        let wanted = [
+            (listener_config.tcp.enabled, listener_config.tcp.address, Some(Transport::Tcp)),
+            (listener_config.ws.enabled, listener_config.ws.address, Some(Transport::Ws { path: ws_path })),
+            (listener_config.tls.enabled, listener_config.tls.address, tls.clone().map(|tls| Transport::Tls { tls })),
+            (listener_config.wss.enabled, listener_config.wss.address, tls.map(|tls| Transport::Wss { tls, path: wss_path })),
+        ];
+        for (enabled, address, transport) in wanted {
+            let Some(transport) = transport.filter(|_| enabled) else { continue };
+            let what = transport.name();
+            let bind_error = |source| ServerError::Bind { what, address, source };
+            let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+            let bound = listener.local_addr().map_err(bind_error)?;
+            let slot = match &transport {
+                Transport::Tcp => &mut server.tcp_address,
+                Transport::Ws { .. } => &mut server.ws_address,
+                Transport::Tls { .. } => &mut server.tls_address,
+                Transport::Wss { .. } => &mut server.wss_address,
+            };
+            *slot = Some(bound);
+            match &transport {
+                Transport::Ws { path } | Transport::Wss { path, .. } => tracing::info!(address = %bound, %path, "{what} listening"),
+                Transport::Tcp | Transport::Tls { .. } => tracing::info!(address = %bound, "{what} listening"),
+            }
+            server.listeners.spawn(accept_loop(server.broker.clone(), listener, transport, shutdown_rx.clone()));
         }
-
-        let mut ws_address = None;
-        if listener_config.ws.enabled {
-            let address = listener_config.ws.address;
-            let listener =
-                TcpListener::bind(address).await.map_err(|source| ServerError::Bind { what: "MQTT over WebSocket", address, source })?;
-            let bound =
-                listener.local_addr().map_err(|source| ServerError::Bind { what: "MQTT over WebSocket", address, source })?;
-            tracing::info!(address = %bound, path = %listener_config.ws.path, "MQTT over WebSocket listening");
-            ws_address = Some(bound);
-            let path = Arc::<str>::from(listener_config.ws.path.as_str());
-            listeners.spawn(accept_loop(broker.clone(), listener, Some(path), shutdown_rx.clone()));
+        if let Some(admin) = admin {
+            server.admin_address = Some(admin.local_addr());
+            server.listeners.spawn(crate::admin::serve(server.broker.clone(), admin, shutdown_rx.clone()));
         }
+        Ok(server)
+    }
 
-        Ok(Server { broker, tcp_address, ws_address, shutdown, listeners })
+    /// Rereads what can change while the broker runs (see [`crate::reload`]): the TLS
+    /// certificate and key, and the password file. New connections use what was reread; open connections keep what
+    /// they have. An item that fails to load keeps its current version; the failure is logged
+    /// naming the file, and returned in the report.
+    pub fn reload(&self) -> ReloadReport {
+        let mut report = ReloadReport::default();
+
+        let certificate = match &self.tls {
+            None => ReloadOutcome::NotConfigured,
+            Some(tls) => match tls.reload() {
+                Ok(()) => {
+                    tracing::info!(chain = %tls.chain_file().display(), key = %tls.key_file().display(), "TLS certificate reloaded");
+                    ReloadOutcome::Reloaded
+                }
+                Err(error) => {
+                    tracing::error!(%error, "TLS certificate not reloaded; the current one stays in use");
+                    ReloadOutcome::Failed(error.into())
+                }
+            },
+        };
+        report.push(Reloadable::TlsCertificate, certificate);
+
+        let passwords = match self.broker.auth.reload_passwords() {
+            Ok(None) => ReloadOutcome::NotConfigured,
+            Ok(Some(_)) => ReloadOutcome::Reloaded,
+            Err(error) => {
+                tracing::error!(%error, "password file not reloaded; the users already loaded stay");
+                ReloadOutcome::Failed(error.into())
+            }
+        };
+        report.push(Reloadable::PasswordFile, passwords);
+
+        report
     }
 
     /// Stops accepting, asks every connection to leave (5.0 clients get DISCONNECT 0x8B),
@@ -88,7 +207,7 @@ impl Server {
     }
 }
 
-async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, ws_path: Option<Arc<str>>, shutdown: watch::Receiver<bool>) {
+async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, transport: Transport, shutdown: watch::Receiver<bool>) {
     let mut stop = shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -104,22 +223,62 @@ async fn accept_loop(broker: Arc<Broker>, listener: TcpListener, ws_path: Option
                 continue;
             }
         };
+        // Over a limit: closed here, unread (admission logs and counts it).
+        let Ok(permit) = broker.admission.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(handle(broker.clone(), stream, peer, ws_path.clone(), shutdown.clone()));
+        tokio::spawn(handle(broker.clone(), stream, peer, transport.clone(), shutdown.clone(), permit));
     }
 }
 
-async fn handle(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, ws_path: Option<Arc<str>>, shutdown: watch::Receiver<bool>) {
-    match ws_path {
-        None => connection::serve(broker, stream, peer, shutdown).await,
-        Some(path) => {
-            let max_message = broker.config.mqtt.max_packet_size as usize + WS_FRAME_SLACK;
-            let timeout = Duration::from_secs(u64::from(broker.config.mqtt.connect_timeout_secs));
-            match tokio::time::timeout(timeout, crate::ws::accept(stream, &path, max_message)).await {
-                Ok(Ok(ws)) => connection::serve(broker, ws, peer, shutdown).await,
-                Ok(Err(error)) => tracing::debug!(%peer, %error, "WebSocket handshake failed"),
-                Err(_) => tracing::debug!(%peer, "WebSocket handshake timed out"),
-            }
+/// Runs the transport's handshakes (bounded by the connect timeout), then serves MQTT. The
+/// permit is held until the connection ends.
+async fn handle(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    transport: Transport,
+    shutdown: watch::Receiver<bool>,
+    permit: ConnectionPermit,
+) {
+    let _permit = permit;
+    let timeout = Duration::from_secs(u64::from(broker.config.mqtt.connect_timeout_secs));
+    let max_message = broker.config.mqtt.max_packet_size as usize + WS_FRAME_SLACK;
+    match transport {
+        Transport::Tcp => connection::serve(broker, stream, peer, shutdown).await,
+        Transport::Ws { path } => {
+            let handshake = async { crate::ws::accept(stream, &path, max_message).await.map_err(HandshakeError::Ws) };
+            serve_after(broker, peer, shutdown, timeout, handshake).await;
         }
+        Transport::Tls { tls } => {
+            let handshake = async { tls.acceptor().accept(stream).await.map_err(HandshakeError::Tls) };
+            serve_after(broker, peer, shutdown, timeout, handshake).await;
+        }
+        Transport::Wss { tls, path } => {
+            let handshake = async {
+                let stream = tls.acceptor().accept(stream).await.map_err(HandshakeError::Tls)?;
+                crate::ws::accept(stream, &path, max_message).await.map_err(HandshakeError::Ws)
+            };
+            serve_after(broker, peer, shutdown, timeout, handshake).await;
+        }
+    }
+}
+
+/// Serves MQTT on the stream `handshake` yields, if it completes within `timeout`.
+async fn serve_after<S>(
+    broker: Arc<Broker>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    timeout: Duration,
+    handshake: impl std::future::Future<Output = Result<S, HandshakeError>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    match tokio::time::timeout(timeout, handshake).await {
+        Ok(Ok(stream)) => connection::serve(broker, stream, peer, shutdown).await,
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "handshake failed"),
+        Err(_) => tracing::debug!(%peer, "handshake not completed within the connect timeout"),
     }
 }

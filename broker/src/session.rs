@@ -94,8 +94,11 @@ pub struct SessionState {
     /// Seconds the session outlives its connection; `u32::MAX` never expires.
     pub expiry_interval: u32,
     pub protocol: ProtocolVersion,
-    /// User name of the last connection, stored with the session.
+    /// The authenticated user of the last connection (the user name as sent in open mode),
+    /// stored with the session; `None`: anonymous.
     pub user: Option<Arc<str>>,
+    /// The user's roles (from the JWT), stored with the session.
+    pub roles: Arc<[Arc<str>]>,
     pub connected: bool,
     next_packet_id: u16,
     next_order: u64,
@@ -154,6 +157,7 @@ impl Session {
                 expiry_interval,
                 protocol,
                 user: None,
+                roles: Arc::from([]),
                 connected: false,
                 next_packet_id: 0,
                 next_order: 0,

@@ -302,3 +302,41 @@ async fn paho_mqtt_v311_and_v5() {
     assert!(output.status.success(), "paho_check.py failed with {}\n--- stdout\n{stdout}--- stderr\n{stderr}", output.status);
     assert!(stdout.lines().any(|line| line.ends_with(" passed, 0 failed")), "no summary line\n--- stdout\n{stdout}--- stderr\n{stderr}");
 }
+
+/// Signing in with a password from the password file, and being refused with a wrong one,
+/// as mosquitto_pub/sub do it, in both protocol versions.
+async fn password_sign_in(version: Version) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password_file = dir.path().join("passwords");
+    let mut users = tallymq::auth::password_file::PasswordFile::default();
+    users.set("alice", b"s3cret pass").expect("hash");
+    users.save(&password_file).expect("write password file");
+    let broker = common::start_with(|config| {
+        config.auth.mode = tallymq_config::AuthMode::Secure;
+        config.auth.anonymous = tallymq_config::Anonymous::Never;
+        config.auth.password_file = password_file;
+    })
+    .await;
+    let alice = ["-u", "alice", "-P", "s3cret pass"];
+    let mut sub = Sub::start(broker.tcp, version, &[&alice[..], &["-q", "1", "-t", "user/alice/#"]].concat()).await;
+    publish(broker.tcp, version, &[&alice[..], &["-q", "1", "-t", "user/alice/inbox", "-m", "signed in"]].concat()).await;
+    assert_eq!(sub.next_message().await, "0|1|user/alice/inbox|signed in");
+    sub.kill().await;
+
+    let mut command = mosquitto(PUB, broker.tcp, version);
+    command.args(["-u", "alice", "-P", "wrong", "-q", "1", "-t", "user/alice/inbox", "-m", "x"]);
+    let output = within("mosquitto_pub with a wrong password", spawn(command, PUB).wait_with_output()).await.expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+    assert!(!output.status.success(), "a wrong password was accepted");
+    assert!(stderr.contains("bad user name or password") || stderr.contains("not authorised"), "{stderr}");
+}
+
+#[tokio::test]
+async fn mosquitto_v311_password_sign_in() {
+    password_sign_in(Version::V311).await;
+}
+
+#[tokio::test]
+async fn mosquitto_v5_password_sign_in() {
+    password_sign_in(Version::V5).await;
+}

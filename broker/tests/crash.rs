@@ -39,6 +39,15 @@ durability = \"fsync\"
 
 [mqtt]
 max_queued_messages = 1000000
+
+[auth]
+mode = \"open\"
+
+[limits]
+connect_rate_per_address = 1000000
+connect_burst_per_address = 1000000
+publish_rate = 1000000
+publish_burst = 1000000
 ";
 
 /// Lines of the broker's log kept to show when a test fails.

@@ -1,30 +1,32 @@
-//! Stage 1, authorize: may this client publish here, or subscribe to that filter?
-//!
-//! Until access control exists every client may use every topic except the `$`-prefixed ones,
-//! which belong to the server (notices, `$SYS`).
+//! Stage 1, authorize: may this client publish here, subscribe to that filter, read that
+//! topic's history? The decisions are [`AccessControl`]'s; this stage turns them into
+//! refusals the client can see (5.0 reason 0x87 Not authorized).
 
+use std::sync::Arc;
+
+use crate::access::{AccessControl, Principal};
 use crate::codec::ReasonCode;
 use crate::message::Message;
+use crate::rooms::Rooms;
 
 use super::{ClientInfo, Refusal};
 
-#[derive(Debug, Default)]
-pub struct Authorize {}
+#[derive(Debug)]
+pub struct Authorize {
+    pub access: AccessControl,
+}
 
 impl Authorize {
-    pub fn new() -> Authorize {
-        Authorize {}
+    pub fn new(config: &tallymq_config::Config, rooms: Arc<Rooms>) -> Authorize {
+        Authorize { access: AccessControl::new(config, rooms) }
     }
 
-    pub fn publish(&self, _client: &ClientInfo, message: &Message) -> Result<(), Refusal> {
-        if message.topic.starts_with('$') {
-            return Err(Refusal::new(ReasonCode::NOT_AUTHORIZED, "topics starting with '$' are reserved for the server"));
-        }
-        Ok(())
+    pub fn publish(&self, client: &ClientInfo, message: &Message) -> Result<(), Refusal> {
+        self.access.publish(&Principal::of(client), &message.topic)
     }
 
-    /// Whether the client may read the history of `topic`.
-    pub fn history(&self, _client: &ClientInfo, topic: &str) -> Result<(), Refusal> {
+    /// Whether the client may read the history of `topic`: the same rule as receiving it live.
+    pub fn history(&self, client: &ClientInfo, topic: &str) -> Result<(), Refusal> {
         if topic.is_empty() || topic.contains(['+', '#']) {
             return Err(Refusal::new(ReasonCode::TOPIC_NAME_INVALID, "history is read per topic, without wildcards"));
         }
@@ -33,11 +35,14 @@ impl Authorize {
         if topic.contains('\0') {
             return Err(Refusal::new(ReasonCode::TOPIC_NAME_INVALID, "topic names cannot contain U+0000"));
         }
+        if !self.access.may_read(&Principal::of(client), topic) {
+            return Err(Refusal::new(ReasonCode::NOT_AUTHORIZED, format!("you may not read {topic}")));
+        }
         Ok(())
     }
 
     /// Whether the client may subscribe to `filter` (share prefix already removed).
-    pub fn subscribe(&self, _client: &ClientInfo, _filter: &str) -> Result<(), Refusal> {
-        Ok(())
+    pub fn subscribe(&self, client: &ClientInfo, filter: &str) -> Result<(), Refusal> {
+        self.access.subscribe(&Principal::of(client), filter)
     }
 }

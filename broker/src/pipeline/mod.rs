@@ -32,13 +32,18 @@ use tallymq_storage::Store;
 use crate::codec::{ProtocolVersion, ReasonCode};
 use crate::message::Message;
 use crate::retained::RetainedStore;
+use crate::rooms::Rooms;
 use crate::router::ClientKey;
 
 /// Who is publishing or subscribing, as the stages need to know it.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub client_id: ClientKey,
+    /// The authenticated user id; `None` for anonymous clients. In open mode, the user name
+    /// as sent, unchecked.
     pub username: Option<Arc<str>>,
+    /// Roles from the user's token.
+    pub roles: Arc<[Arc<str>]>,
     pub protocol: ProtocolVersion,
 }
 
@@ -64,9 +69,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: &tallymq_config::Config, store: Arc<Store>, retained: Arc<RetainedStore>) -> Pipeline {
+    pub fn new(config: &tallymq_config::Config, store: Arc<Store>, retained: Arc<RetainedStore>, rooms: Arc<Rooms>) -> Pipeline {
         Pipeline {
-            authorize: Authorize::new(),
+            authorize: Authorize::new(config, rooms),
             validate: Validate::new(config),
             moderate: Moderate::new(),
             persist: Persist::new(store, retained),

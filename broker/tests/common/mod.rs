@@ -38,6 +38,15 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestBroker {
     config.listener.tcp.address = "127.0.0.1:0".parse().unwrap();
     config.listener.ws.address = "127.0.0.1:0".parse().unwrap();
     config.storage.data_dir = data.path().to_path_buf();
+    // Tests open many connections from 127.0.0.1 at once; accept limit tests set their own.
+    config.limits.max_connections_per_address = 10_000_000;
+    config.limits.connect_rate_per_address = 1_000_000;
+    config.limits.connect_burst_per_address = 1_000_000;
+    // Protocol tests use any topic and publish fast; access control and limit tests set
+    // their own.
+    config.auth.mode = tallymq_config::AuthMode::Open;
+    config.limits.publish_rate = 1_000_000;
+    config.limits.publish_burst = 1_000_000;
     adjust(&mut config);
     config.validate().expect("test config is valid");
     let server = Server::start(config).await.expect("broker starts");
