@@ -346,8 +346,7 @@ mod tests {
 
     #[test]
     fn rules_are_checked_by_index() {
-        let mut auth = AuthConfig::default();
-        auth.rules = vec![rule("anyone", "sensors/%u/#"), rule("user:", "x")];
+        let mut auth = AuthConfig { rules: vec![rule("anyone", "sensors/%u/#"), rule("user:", "x")], ..AuthConfig::default() };
         let error = auth.validate().unwrap_err().to_string();
         assert!(error.contains("auth.rules[1].who"), "{error}");
         auth.rules = vec![rule("role:service", "a/%u-x")];
