@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Largest latency recorded exactly; anything slower is recorded as this value.
 pub const MAX_TRACKABLE: Duration = Duration::from_secs(60);
@@ -25,12 +25,13 @@ pub fn record(histogram: &mut Histogram<u64>, latency: Duration) {
 }
 
 /// The latency figures of one benchmark cell, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Number of recorded latencies.
     pub count: u64,
     pub mean_us: f64,
     pub p50_us: f64,
+    pub p90_us: f64,
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
@@ -41,6 +42,7 @@ impl LatencySummary {
         count: 0,
         mean_us: 0.0,
         p50_us: 0.0,
+        p90_us: 0.0,
         p99_us: 0.0,
         p999_us: 0.0,
         max_us: 0.0,
@@ -58,6 +60,7 @@ pub fn summarize(histogram: &Histogram<u64>) -> LatencySummary {
         count: histogram.len(),
         mean_us: histogram.mean() / 1_000.0,
         p50_us: us(histogram.value_at_quantile(0.50)),
+        p90_us: us(histogram.value_at_quantile(0.90)),
         p99_us: us(histogram.value_at_quantile(0.99)),
         p999_us: us(histogram.value_at_quantile(0.999)),
         max_us: us(histogram.max()),
@@ -110,6 +113,7 @@ mod tests {
         let s = summarize(&h);
         assert_eq!(s.count, 1000);
         assert!(close(s.p50_us, 500.0), "{s:?}");
+        assert!(close(s.p90_us, 900.0), "{s:?}");
         assert!(close(s.p99_us, 990.0), "{s:?}");
         assert!(close(s.p999_us, 999.0), "{s:?}");
         assert!(close(s.max_us, 1000.0), "{s:?}");

@@ -7,10 +7,20 @@
 //! - [`disk`]: the data disk's fdatasync latency, to read the `fsync` figures against.
 //! - [`latency`]: HDR histograms of ack latency and their summary.
 //! - [`report`]: result cells, the ratio against the `none` peer, the table and JSON.
+//! - [`load`]: the `tallymq-bench` load generator (scenarios, runs, comparison table), on
+//!   [`wire`] (a raw MQTT client on the broker's codec), [`stamp`] (who sent a payload, when),
+//!   [`accounting`] (loss and duplicates), [`pacing`] (publish schedules) and [`procfs`]
+//!   (the broker's CPU and memory).
 
+pub mod accounting;
 pub mod disk;
 pub mod durable;
 pub mod latency;
+pub mod load;
+pub mod pacing;
+pub mod procfs;
 pub mod publisher;
 pub mod report;
+pub mod stamp;
 pub mod target;
+pub mod wire;
