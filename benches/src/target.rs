@@ -29,6 +29,33 @@ pub fn parse_durability(text: &str) -> Result<Durability, String> {
     }
 }
 
+/// The configuration of every broker this crate starts in-process: the defaults (what
+/// production runs) except TCP on 127.0.0.1 with an ephemeral port, no WebSocket listener,
+/// `durability`, `data_dir`, and what a load test from one address needs:
+///
+/// - `auth.mode = "open"`: load clients are anonymous and use topics of their own, which the
+///   secure default refuses (`tallymq serve --open` does the same);
+/// - the `[limits]` against abuse from one address or client at their maximum: every load
+///   client connects from 127.0.0.1, and publishers go faster than one person would.
+///
+/// Kept in this one function so that a change of defaults that load tools must undo is
+/// made once.
+pub fn bench_config(durability: Durability, data_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.listener.tcp.address = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.listener.ws.enabled = false;
+    config.storage.data_dir = data_dir.to_path_buf();
+    config.storage.durability = durability;
+    config.auth.mode = tallymq_config::AuthMode::Open;
+    let limits = &mut config.limits;
+    limits.max_connections_per_address = limits.max_connections;
+    limits.connect_rate_per_address = 1_000_000;
+    limits.connect_burst_per_address = 1_000_000;
+    limits.publish_rate = 1_000_000;
+    limits.publish_burst = 1_000_000;
+    config
+}
+
 /// A broker ready for publishers.
 pub struct RunningBroker {
     pub address: SocketAddr,
@@ -37,9 +64,8 @@ pub struct RunningBroker {
 }
 
 impl RunningBroker {
-    /// tallymq with its default configuration except: TCP on 127.0.0.1 with an ephemeral
-    /// port, no WebSocket listener, `durability`, and a new data directory under
-    /// `data_parent` (the system temp dir if `None`), removed when the broker stops.
+    /// tallymq configured by [`bench_config`] with a new data directory under `data_parent`
+    /// (the system temp dir if `None`), removed when the broker stops.
     pub async fn start(
         durability: Durability,
         data_parent: Option<&Path>,
@@ -53,11 +79,7 @@ impl RunningBroker {
             .prefix("tallymq-bench-")
             .tempdir_in(&parent)
             .with_context(|| format!("cannot create a data directory in {}", parent.display()))?;
-        let mut config = Config::default();
-        config.listener.tcp.address = "127.0.0.1:0".parse().expect("constant address");
-        config.listener.ws.enabled = false;
-        config.storage.data_dir = data.path().to_path_buf();
-        config.storage.durability = durability;
+        let config = bench_config(durability, data.path());
         config
             .validate()
             .context("benchmark broker configuration")?;
