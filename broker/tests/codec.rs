@@ -647,6 +647,22 @@ fn suback_v311_failures_become_0x80() {
 }
 
 #[test]
+fn v311_reserved_return_codes_are_malformed() {
+    // Found by the packet_decode fuzz target: mapped to 5.0 reasons, these came back from the
+    // encoder as other return codes (6 -> 0x80 -> 3; 0x81 -> 0x80).
+    for code in [6u8, 0x4A, 0xFF] {
+        assert_eq!(reject(&[0x20, 0x02, 0x00, code], V311), ReasonCode::MALFORMED_PACKET, "{code}");
+    }
+    for code in [3u8, 0x7F, 0x81, 0x87, 0xFF] {
+        let suback = [0x90, 0x04, 0x00, 0x01, 0x00, code];
+        assert_eq!(reject(&suback, V311), ReasonCode::MALFORMED_PACKET, "{code:#04x}");
+    }
+    // 5.0 reason codes are kept as they are.
+    let Packet::SubAck(s) = decode_one(&hex("9005 0001 00 00 87"), V5) else { panic!() };
+    assert_eq!(s.reasons, vec![ReasonCode(0x00), ReasonCode::NOT_AUTHORIZED]);
+}
+
+#[test]
 fn unsuback_v311_has_no_reasons() {
     let unsuback = Packet::UnsubAck(UnsubAck {
         packet_id: 5,
@@ -686,6 +702,32 @@ fn encode_refuses_oversized_fields() {
         ..publish(QoS::AtMostOnce, "t", 0, b"")
     });
     assert!(encode(&zero_alias, ProtocolVersion::V5, &mut buf).is_err());
+}
+
+#[test]
+fn encode_refuses_wildcards_in_topic_names() {
+    // Found by the connect fuzz target: a history reply to a client whose id contains '+'
+    // went out on "$history/reply/v+11-history", which every receiver decodes as malformed.
+    for topic in ["$history/reply/v+11-history", "a/#", "+"] {
+        let mut buf = BytesMut::new();
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let wildcard = Packet::Publish(publish(QoS::AtLeastOnce, topic, 1, b"x"));
+            let err = encode(&wildcard, version, &mut buf).unwrap_err();
+            assert_eq!(err.packet, "PUBLISH");
+            assert!(buf.is_empty(), "nothing is written on error");
+        }
+    }
+}
+
+#[test]
+fn response_topic_with_a_wildcard_is_a_protocol_error() {
+    // MQTT-3.3.2-14: a Response Topic is a topic name. Replies to it would be malformed.
+    let mut query = publish(QoS::AtLeastOnce, "$history/query", 1, b"{}");
+    query.properties.response_topic = Some("replies/+".into());
+    let request = Packet::Publish(query);
+    let mut bytes = BytesMut::from(&encoded(&request, ProtocolVersion::V5)[..]);
+    let error = decode(&mut bytes, Some(ProtocolVersion::V5), u32::MAX).unwrap_err();
+    assert_eq!(error.reason, ReasonCode::PROTOCOL_ERROR, "{error}");
 }
 
 // ---- round trips, partial input, buffer handling ----

@@ -286,6 +286,11 @@ fn connack(r: &mut Reader, v: ProtocolVersion) -> Result<ConnAck, DecodeError> {
     }
     let code = r.u8("reason code")?;
     let (reason, properties) = match v {
+        // Return codes 6-255 are reserved (3.1.1 section 3.2.2.3); mapped to a 5.0 reason they
+        // would be written back as a different return code.
+        ProtocolVersion::V311 if code > 5 => {
+            return Err(DecodeError::malformed(format!("reserved CONNACK return code {code}")))
+        }
         ProtocolVersion::V311 => (ReasonCode::from_v311_connack(code), Default::default()),
         ProtocolVersion::V5 => (ReasonCode(code), properties::read_connack(r)?),
     };
@@ -411,7 +416,14 @@ fn suback(r: &mut Reader, v: ProtocolVersion) -> Result<SubAck, DecodeError> {
         ProtocolVersion::V311 => Default::default(),
         ProtocolVersion::V5 => properties::read_ack(r, "SUBACK")?,
     };
-    let reasons = r.rest().iter().map(|&code| ReasonCode(code)).collect();
+    let reasons: Vec<ReasonCode> = r.rest().iter().map(|&code| ReasonCode(code)).collect();
+    // 3.1.1 has four return codes (MQTT-3.9.3-2); the encoder writes every failure as 0x80.
+    if v == ProtocolVersion::V311 {
+        if let Some(code) = reasons.iter().find(|code| !matches!(code.0, 0x00..=0x02 | 0x80)) {
+            let message = format!("reserved SUBACK return code {:#04x}", code.0);
+            return Err(DecodeError::malformed(message));
+        }
+    }
     Ok(SubAck { packet_id, properties, reasons })
 }
 

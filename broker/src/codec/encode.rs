@@ -168,6 +168,11 @@ fn publish(p: &Publish, v: ProtocolVersion, s: &mut dyn Sink) -> Result<(), Faul
     if v == ProtocolVersion::V311 && p.topic.is_empty() {
         return Err("MQTT 3.1.1 does not allow an empty topic name".into());
     }
+    // A topic built from client input (a client id, a response topic) must not reach the
+    // wire with a wildcard: the receiver would take the PUBLISH as malformed (MQTT-3.3.2-2).
+    if p.topic.contains(['+', '#']) {
+        return Err(format!("topic name {:?} contains a wildcard", p.topic).into());
+    }
     put_string(s, &p.topic, "topic name")?;
     if p.qos != QoS::AtMostOnce {
         s.put_u16(p.packet_id);

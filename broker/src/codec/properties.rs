@@ -237,6 +237,14 @@ fn once<T>(slot: &mut Option<T>, value: T, id: u8) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// A Response Topic is a topic name: no wildcards (MQTT-3.3.2-14, MQTT-3.1.3-11).
+fn response_topic(topic: String) -> Result<String, DecodeError> {
+    if topic.contains(['+', '#']) {
+        return Err(DecodeError::protocol(format!("Response Topic {topic:?} contains a wildcard")));
+    }
+    Ok(topic)
+}
+
 fn not_allowed(property: &Property, packet: &str) -> DecodeError {
     DecodeError::protocol(format!("{} is not allowed in {packet}", name(property.id())))
 }
@@ -293,7 +301,7 @@ pub(super) fn read_will(r: &mut Reader) -> Result<WillProperties, DecodeError> {
             once(&mut p.message_expiry_interval, v, MESSAGE_EXPIRY_INTERVAL)
         }
         Property::ContentType(v) => once(&mut p.content_type, v, CONTENT_TYPE),
-        Property::ResponseTopic(v) => once(&mut p.response_topic, v, RESPONSE_TOPIC),
+        Property::ResponseTopic(v) => once(&mut p.response_topic, response_topic(v)?, RESPONSE_TOPIC),
         Property::CorrelationData(v) => once(&mut p.correlation_data, v, CORRELATION_DATA),
         Property::User(k, v) => {
             p.user_properties.push((k, v));
@@ -356,7 +364,7 @@ pub(super) fn read_publish(r: &mut Reader) -> Result<PublishProperties, DecodeEr
             once(&mut p.message_expiry_interval, v, MESSAGE_EXPIRY_INTERVAL)
         }
         Property::TopicAlias(v) => once(&mut p.topic_alias, v, TOPIC_ALIAS),
-        Property::ResponseTopic(v) => once(&mut p.response_topic, v, RESPONSE_TOPIC),
+        Property::ResponseTopic(v) => once(&mut p.response_topic, response_topic(v)?, RESPONSE_TOPIC),
         Property::CorrelationData(v) => once(&mut p.correlation_data, v, CORRELATION_DATA),
         Property::User(k, v) => {
             p.user_properties.push((k, v));
