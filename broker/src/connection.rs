@@ -214,6 +214,7 @@ where
     ) -> Option<Connection<S>> {
         let version = connect.protocol;
         let mqtt = &broker.config.mqtt;
+        let client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX) as usize;
         let refuse = |reason: ReasonCode, why: &str| {
             tracing::debug!(%peer, client = %connect.client_id, %reason, why, "CONNECT refused");
             let mut out = BytesMut::new();
@@ -221,8 +222,15 @@ where
             if version == ProtocolVersion::V5 {
                 properties.reason_string = Some(why.to_string());
             }
-            let connack = ConnAck { session_present: false, reason, properties };
-            codec::encode(&Packet::ConnAck(connack), version, &mut out).ok().map(|_| out.freeze())
+            let mut connack = ConnAck { session_present: false, reason, properties };
+            codec::encode(&Packet::ConnAck(connack.clone()), version, &mut out).ok()?;
+            if out.len() > client_max_packet {
+                // The reason string goes rather than exceed the client's maximum (MQTT-3.2.2-19).
+                out.clear();
+                connack.properties.reason_string = None;
+                codec::encode(&Packet::ConnAck(connack), version, &mut out).ok()?;
+            }
+            Some(out.freeze())
         };
 
         // An address that failed too often is refused before its credentials cost anything.
@@ -256,6 +264,11 @@ where
             Arc::from(id)
         } else if connect.client_id.len() > usize::from(mqtt.max_client_id_len) {
             let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "client id is too long");
+            return send_and_close(&mut stream, out).await;
+        } else if connect.client_id.contains(['+', '#']) {
+            // The client id names topic levels ($notice/{id}, $history/reply/{id}), which
+            // cannot hold wildcards; the spec lets a server refuse such ids.
+            let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "client id cannot contain '+' or '#'");
             return send_and_close(&mut stream, out).await;
         } else {
             Arc::from(connect.client_id.as_str())

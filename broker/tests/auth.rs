@@ -735,3 +735,14 @@ async fn a_will_on_a_room_the_user_is_not_in_is_refused_at_connect() {
     connect_ok(&broker, with_will(with_token(V5, "will-own", &token), "user/alice/status")).await;
     connect_ok(&broker, with_will(with_token(V311, "will-own-311", &token), "user/alice/status")).await;
 }
+
+/// A client id holding a wildcard would make its notice and history-reply topics malformed:
+/// refused with 0x85 (3.1.1: return code 2).
+#[tokio::test]
+async fn client_ids_with_wildcards_are_refused() {
+    let broker = secure(|_| {}).await;
+    for id in ["phone+1", "phone#1"] {
+        assert_eq!(refused_v5(&broker, connect_as(V5, id, None, None)).await, ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "{id}");
+        assert_eq!(refused_v311(&broker, connect_as(V311, id, None, None)).await, 2, "{id}");
+    }
+}
