@@ -186,9 +186,23 @@ async fn wildcard_in_a_publish_topic() {
     let watch = PanicWatch::new();
     let mut others = bystander(&broker).await;
     for topic in ["health/+", "health/#", "a+b"] {
-        let packet = Packet::Publish(publish(topic, QoS::AtLeastOnce, 1, b"x"));
-        assert_eq!(close_after_packet(&broker, V5, packet.clone()).await, Some(ReasonCode::TOPIC_NAME_INVALID), "{topic}");
-        assert_eq!(close_after_packet(&broker, V311, packet).await, None, "{topic}");
+        // Our encoder refuses such a topic, so the bytes are written by hand: QoS 1 PUBLISH,
+        // topic, packet id 1, (5.0: no properties), payload "x".
+        let bytes = |version: ProtocolVersion| {
+            let mut body = Vec::new();
+            body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+            body.extend_from_slice(topic.as_bytes());
+            body.extend_from_slice(&[0, 1]);
+            if version == V5 {
+                body.push(0);
+            }
+            body.push(b'x');
+            let mut packet = vec![0x32, body.len() as u8];
+            packet.extend_from_slice(&body);
+            packet
+        };
+        assert_eq!(close_after_connect(&broker, V5, &bytes(V5)).await, Some(ReasonCode::TOPIC_NAME_INVALID), "{topic}");
+        assert_eq!(close_after_connect(&broker, V311, &bytes(V311)).await, None, "{topic}");
     }
     still_serving(&broker, &mut others).await;
     watch.assert_none();
