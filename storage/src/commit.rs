@@ -75,6 +75,8 @@ pub(crate) struct CommitSettings {
     pub max_cached_topics: usize,
     pub dedup_window: Duration,
     pub write_options: WriteOptions,
+    /// For batches of `apply_later` changes only, which no caller waits for.
+    pub unawaited_write_options: WriteOptions,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -138,10 +140,13 @@ impl Writer {
             }
         }
 
+        let awaited = outcomes.iter().any(|outcome| !matches!(outcome, Outcome::Applied(None)));
+        let write_options =
+            if awaited { &self.settings.write_options } else { &self.settings.unawaited_write_options };
         let result = match failed {
             Some(error) => Err(error),
             None if batch.is_empty() => Ok(()),
-            None => self.db.write_opt(batch, &self.settings.write_options).map_err(|e| StorageError::Write(e.into_string())),
+            None => self.db.write_opt(batch, write_options).map_err(|e| StorageError::Write(e.into_string())),
         };
         match result {
             Ok(()) => {

@@ -103,16 +103,25 @@ impl Store {
         let db = Arc::new(db);
 
         let mut write_options = WriteOptions::default();
+        // Batches nobody waits for (`apply_later`) are logged but not synced: the next synced
+        // write syncs the log they are in, and losing them costs at most a redelivery.
+        let mut unawaited_write_options = WriteOptions::default();
         match config.durability {
-            Durability::Fsync => write_options.set_sync(true),
-            Durability::Flush => write_options.set_sync(false),
-            Durability::None => write_options.disable_wal(true),
+            Durability::Fsync | Durability::Flush => {
+                write_options.set_sync(config.durability == Durability::Fsync);
+                unawaited_write_options.set_sync(false);
+            }
+            Durability::None => {
+                write_options.disable_wal(true);
+                unawaited_write_options.disable_wal(true);
+            }
         }
         let settings = CommitSettings {
             max_batch: config.max_batch_writes as usize,
             max_cached_topics: config.max_cached_topics as usize,
             dedup_window: Duration::from_secs(u64::from(config.dedup_window_secs)),
             write_options,
+            unawaited_write_options,
         };
         let (sender, receiver) = mpsc::channel(config.write_queue_capacity as usize);
         let writer_db = db.clone();
