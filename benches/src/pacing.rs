@@ -104,6 +104,14 @@ pub fn connect_offset(rate_per_sec: f64, k: usize) -> Duration {
     Duration::from_secs_f64(k as f64 / rate_per_sec)
 }
 
+/// Sleeps until `deadline`, or forever without one: a `select!` arm for an optional timer.
+pub async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::latency;
+use crate::pacing::sleep_until_opt;
 
 /// How long connecting and the CONNACK may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -285,13 +286,6 @@ impl Publisher {
         }
         let _ = self.stream.shutdown().await;
         Ok(stats)
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

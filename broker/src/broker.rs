@@ -519,12 +519,10 @@ impl Broker {
         // but room membership may have changed since.
         let access = &self.pipeline.authorize.access;
         let checked = !access.is_open();
+        // The rooms lock is read under the session lock (the lock order allows it).
         let may_read = |session: &Session| {
-            let (user, roles) = {
-                let state = session.state.lock();
-                (state.user.clone(), state.roles.clone())
-            };
-            let principal = Principal { client_id: &session.client_id, user: user.as_deref(), roles: &roles };
+            let state = session.state.lock();
+            let principal = Principal { client_id: &session.client_id, user: state.user.as_deref(), roles: &state.roles };
             access.may_read(&principal, &message.topic)
         };
         let mut registry = None;

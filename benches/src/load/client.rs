@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 use crate::accounting::ReceiveLog;
 use crate::load::collector::{Collector, LocalLatencies};
 use crate::load::scenario::{ClientSpec, PublishSpec};
+use crate::pacing::sleep_until_opt;
 use crate::stamp::{self, payload_buffer, Stamp};
 use crate::wire::{decode_from, encode_into, ConnectOptions, PublishFrame, Wire, WireError};
 
@@ -605,13 +606,6 @@ fn second_of(clock: &RunClock, nanos: u64) -> u32 {
 fn write_short(out: &mut BytesMut, first_byte: u8, packet_id: u16) {
     let [high, low] = packet_id.to_be_bytes();
     out.extend_from_slice(&[first_byte, 0x02, high, low]);
-}
-
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }
 
 #[cfg(test)]
