@@ -17,6 +17,7 @@ use crate::error::ConfigError;
 use crate::limits::LimitsConfig;
 use crate::listener::ListenerConfig;
 use crate::log::LogConfig;
+use crate::moderation::ModerationConfig;
 use crate::mqtt::MqttConfig;
 use crate::storage::StorageConfig;
 
@@ -24,7 +25,7 @@ use crate::storage::StorageConfig;
 ///
 /// `Config::default()` is the embedded default configuration, the same one
 /// rendered with comments by [`crate::defaults_toml`].
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// `[listener.tcp]` and `[listener.ws]`: network listeners.
@@ -42,6 +43,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[admin]`: the HTTP admin API (rooms, clients) and the room limits.
     pub admin: AdminConfig,
+    /// `[moderation]`: the harassment and illegal-collection detector.
+    pub moderation: ModerationConfig,
 }
 
 /// Source name used in parse errors for text not read from a file.
@@ -83,6 +86,7 @@ impl Config {
         self.auth.validate()?;
         self.limits.validate()?;
         self.admin.validate()?;
+        self.moderation.validate()?;
         Ok(())
     }
 

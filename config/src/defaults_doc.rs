@@ -301,7 +301,7 @@ const CORE_DOCS: &[(&str, &str)] = &[
 ];
 
 /// Every section's entries, in display order.
-const SECTIONS: &[&[(&str, &str)]] = &[CORE_DOCS, crate::auth::DOCS, crate::limits::DOCS, crate::admin::DOCS];
+const SECTIONS: &[&[(&str, &str)]] = &[CORE_DOCS, crate::auth::DOCS, crate::limits::DOCS, crate::admin::DOCS, crate::moderation::DOCS];
 
 /// Every (dotted key, explanation) entry, in display order.
 fn docs() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
@@ -496,7 +496,15 @@ mod tests {
                 }
             }
         }
-        let value = Value::try_from(Config::default()).unwrap();
+        // Optional fields that the defaults leave out are keys too.
+        let mut config = Config::default();
+        config.moderation.thresholds.push(crate::CategoryThresholds {
+            category: "insult".into(),
+            warn: Some(0.5),
+            hold: Some(0.7),
+            block: Some(0.9),
+        });
+        let value = Value::try_from(config).unwrap();
         let mut keys = BTreeMap::new();
         walk("", value.as_table().unwrap(), Kind::Key, &mut keys);
         keys
@@ -522,7 +530,7 @@ mod tests {
     #[test]
     fn documented_ranges_match_validation() {
         let c = Config::default();
-        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges()).chain(c.auth.ranges()).chain(c.limits.ranges()).chain(c.admin.ranges());
+        let checks = c.storage.ranges().into_iter().chain(c.mqtt.ranges()).chain(c.auth.ranges()).chain(c.limits.ranges()).chain(c.admin.ranges()).chain(c.moderation.ranges());
         let mut stated: Vec<(&str, String)> = checks
             .map(|check| {
                 let range = format!("Range: {} to {} {}.", check.min, check.max, check.unit);

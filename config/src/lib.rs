@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Layout: [`Config`] and its loading live in `config`, one module per
-//! section (`listener`, `storage`, `mqtt`, `log`, `auth`, `limits`, `admin`), errors in `error`, and
+//! section (`listener`, `storage`, `mqtt`, `log`, `auth`, `limits`, `admin`,
+//! `moderation`), errors in `error`, and
 //! the commented default file in `defaults_doc`.
 
 mod admin;
@@ -30,6 +31,7 @@ mod error;
 mod limits;
 mod listener;
 mod log;
+mod moderation;
 mod mqtt;
 mod storage;
 mod validate;
@@ -44,5 +46,9 @@ pub use listener::{
     CertificateConfig, ListenerConfig, TcpListenerConfig, TlsListenerConfig, WsListenerConfig, WssListenerConfig,
 };
 pub use log::LogConfig;
+pub use moderation::{
+    CategoryThresholds, ContactLimitPolicy, DoNotContactPolicy, ModerationConfig, NightPolicy, OnFailure,
+    MAX_MODERATED_TOPICS, MODERATION_CATEGORIES,
+};
 pub use mqtt::{MqttConfig, MQTT_MAX_PACKET_SIZE_LIMIT};
 pub use storage::{Durability, RetentionRule, StorageConfig};

@@ -87,6 +87,29 @@ pub(crate) fn check_topic_prefix(key: &str, prefix: &str) -> Result<(), ConfigEr
     Ok(())
 }
 
+/// Ok if `filter` is an MQTT topic filter: non-empty, no NUL, `+` only as a whole level, `#`
+/// only as the whole last level, and not a shared subscription.
+pub(crate) fn check_topic_filter(key: &str, filter: &str) -> Result<(), ConfigError> {
+    if filter.is_empty() || filter.contains('\0') {
+        return Err(ConfigError::invalid(key, "must be a non-empty topic filter without NUL characters"));
+    }
+    if filter.starts_with("$share/") {
+        return Err(ConfigError::invalid(key, format!("must be a topic filter, not a shared subscription: {filter:?}")));
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    for (at, level) in levels.iter().enumerate() {
+        let wildcard_misplaced = (level.contains('+') && *level != "+")
+            || (level.contains('#') && (*level != "#" || at + 1 != levels.len()));
+        if wildcard_misplaced {
+            return Err(ConfigError::invalid(
+                key,
+                format!("'+' must be a whole level and '#' the whole last level, got {filter:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs every check, returning the first failure.
 pub(crate) fn check_all(checks: &[RangeCheck]) -> Result<(), ConfigError> {
     checks.iter().try_for_each(RangeCheck::check)
