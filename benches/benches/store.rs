@@ -14,25 +14,19 @@ use tallymq_storage::{Append, MessageRecord, Store};
 const BATCH: usize = 64;
 
 fn append(topic: &str) -> Append {
-    Append {
-        record: MessageRecord {
-            topic: topic.to_string(),
-            sequence: 0,
-            timestamp_ms: 0,
-            sender: Default::default(),
-            qos: 1,
-            retain: false,
-            payload: vec![b'x'; 256],
-            properties: Default::default(),
-            annotations: vec![],
-            client_message_id: None,
-            prev_hash: [0; 32],
-        },
+    Append::new(MessageRecord {
+        topic: topic.to_string(),
+        sequence: 0,
+        timestamp_ms: 0,
+        sender: Default::default(),
+        qos: 1,
         retain: false,
-        dedup: None,
-        incoming: None,
-        deliveries: vec![],
-    }
+        payload: vec![b'x'; 256],
+        properties: Default::default(),
+        annotations: vec![],
+        client_message_id: None,
+        prev_hash: [0; 32],
+    })
 }
 
 fn store(c: &mut Criterion) {

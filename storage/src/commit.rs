@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::chain;
 use crate::error::StorageError;
 use crate::keys;
-use crate::record::{self, DedupEntry, MessageRecord, QueueEntry, TopicHead};
+use crate::record::{self, DedupEntry, HoldRecord, MessageRecord, QueueEntry, TopicHead};
 
 /// A message to append to its topic log, with everything that must become durable with it.
 #[derive(Debug, Clone)]
@@ -35,6 +35,17 @@ pub struct Append {
     pub incoming: Option<(String, u16)>,
     /// Queue entries for persistent sessions the message is routed to.
     pub deliveries: Vec<QueuedDelivery>,
+    /// Moderation holds the message back: remember it (under its sequence) until release.
+    pub hold: Option<HoldRecord>,
+    /// Other changes that must be durable exactly when the message is (a contact ledger).
+    pub extra: Vec<Op>,
+}
+
+impl Append {
+    /// An append of `record` alone: not retained, no dedup, no deliveries, no hold.
+    pub fn new(record: MessageRecord) -> Append {
+        Append { record, retain: false, dedup: None, incoming: None, deliveries: Vec::new(), hold: None, extra: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -198,7 +209,7 @@ impl Writer {
         batch_heads: &mut HashMap<String, TopicHead>,
         batch_dedup: &mut HashMap<Vec<u8>, DedupEntry>,
     ) -> Result<Appended, StorageError> {
-        let Append { mut record, retain, dedup, incoming, deliveries } = append;
+        let Append { mut record, retain, dedup, incoming, deliveries, hold, extra } = append;
         let dedup_key = dedup.as_ref().map(|(client, id)| keys::named(client, id));
         if let Some(key) = &dedup_key {
             if let Some(seen) = self.seen_before(key, batch_dedup, timestamp_ms)? {
@@ -253,6 +264,10 @@ impl Writer {
                 batch.put_cf(queue, keys::numbered(&delivery.client, delivery.order), record::encode(&entry));
             }
         }
+        if let Some(hold) = hold {
+            batch.put_cf(self.cf(keys::HELD)?, keys::numbered(&topic, sequence), record::encode(&hold));
+        }
+        self.stage_ops(extra, batch)?;
         batch_heads.insert(topic, TopicHead { last_sequence: sequence, last_hash: hash });
         Ok(Appended::Stored { sequence, timestamp_ms, hash })
     }

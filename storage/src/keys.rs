@@ -22,8 +22,15 @@ pub const DEDUP: &str = "dedup";
 pub const META: &str = "meta";
 /// Loan chat rooms: `room id` → room record (members, state, loan). Written by the admin API.
 pub const ROOMS: &str = "rooms";
+/// Messages moderation holds back: `topic \0 sequence(u64 BE)` → when to release or expire it.
+/// Written with the message; deleted when it is released, marked when it expires (an expired
+/// message stays withheld from readers).
+pub const HELD: &str = "held";
+/// Collection contacts per loan room: `room id` → the contact ledger of the legal rules,
+/// written with the message that changed it.
+pub const CONTACTS: &str = "contacts";
 
-pub const ALL: [&str; 9] = [MESSAGES, TOPICS, RETAINED, SESSIONS, QUEUE, INCOMING, DEDUP, META, ROOMS];
+pub const ALL: [&str; 11] = [MESSAGES, TOPICS, RETAINED, SESSIONS, QUEUE, INCOMING, DEDUP, META, ROOMS, HELD, CONTACTS];
 
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 

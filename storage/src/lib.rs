@@ -21,7 +21,7 @@ pub use chain::{BrokenLink, Problem, VerifyReport};
 pub use commit::{Append, Appended, Op, QueuedDelivery};
 pub use error::StorageError;
 pub use record::{
-    ContactWindow, Delivery, DeliveryStage, LoanRecord, LoanState, MemberRole, MessageRecord, Principal, Properties,
+    ContactWindow, Delivery, DeliveryStage, HoldRecord, LoanRecord, LoanState, MemberRole, MessageRecord, Principal, Properties,
     QueueEntry, RoomRecord, RoomState, Sender, SessionRecord, StoredMessage, SubscriptionRecord, TopicHead, WillRecord,
 };
 pub use store::{ops, PendingAppend, Recovered, RecoveredSession, Store, SCHEMA_VERSION};

@@ -148,6 +148,17 @@ pub struct DedupEntry {
     pub sequence: u64,
 }
 
+/// A message moderation holds back from delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRecord {
+    /// When a rule releases it (milliseconds since the epoch); `None`: held for review.
+    pub release_at_ms: Option<u64>,
+    /// When it expires undelivered, if not released before.
+    pub expires_at_ms: u64,
+    /// It expired: kept so that readers still see it as withheld; never scheduled again.
+    pub expired: bool,
+}
+
 /// A member's part in a loan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

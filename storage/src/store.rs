@@ -14,16 +14,16 @@ use crate::chain::{BrokenLink, ChainWalker, Problem, VerifyReport};
 use crate::commit::{self, Append, Appended, CommitSettings, Op, Request};
 use crate::error::StorageError;
 use crate::keys;
-use crate::record::{self, QueueEntry, RoomRecord, SessionRecord, StoredMessage, TopicHead};
+use crate::record::{self, HoldRecord, QueueEntry, RoomRecord, SessionRecord, StoredMessage, TopicHead};
 use crate::retention::Retention;
 
 /// The rest of a key after its name, and the value.
 type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// Schema of the data directory as a whole (column families and key layouts). Version 2
-/// added the `rooms` column family; a version 1 directory is upgraded in place at open (the
-/// family is created empty).
-pub const SCHEMA_VERSION: u32 = 2;
+/// added the `rooms` column family, version 3 `held` and `contacts`; an older directory is
+/// upgraded in place at open (the new families are created empty).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// An append on its way through the commit path.
 pub struct PendingAppend(oneshot::Receiver<Result<Appended, StorageError>>);
@@ -54,6 +54,9 @@ pub struct Recovered {
     pub retained: Vec<StoredMessage>,
     /// Every loan chat room, open or closed.
     pub rooms: Vec<RoomRecord>,
+    /// Messages held back by moderation and not expired: topic, sequence, and when to release
+    /// or expire them.
+    pub held: Vec<(String, u64, HoldRecord)>,
 }
 
 pub struct Store {
@@ -63,6 +66,7 @@ pub struct Store {
     writer: Mutex<Option<JoinHandle<()>>>,
     retention: Arc<Retention>,
     history_max_page: usize,
+    dedup_window_ms: u64,
 }
 
 impl Store {
@@ -137,6 +141,7 @@ impl Store {
             writer: Mutex::new(Some(writer)),
             retention,
             history_max_page: config.history_max_page as usize,
+            dedup_window_ms: u64::from(config.dedup_window_secs) * 1_000,
         })
     }
 
@@ -299,6 +304,30 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether a message with this client message id was stored within the dedup window (a
+    /// resend, which the commit path will store once). Messages submitted but not yet
+    /// committed are not seen.
+    pub fn was_stored(&self, client: &str, message_id: &str, now_ms: u64) -> Result<bool, StorageError> {
+        let key = keys::named(client, message_id);
+        let Some(bytes) = self.db.get_pinned_cf(self.cf(keys::DEDUP)?, key).map_err(StorageError::read)? else {
+            return Ok(false);
+        };
+        Ok(record::timestamp_of(&bytes).is_some_and(|at| now_ms.saturating_sub(at) <= self.dedup_window_ms))
+    }
+
+    /// Whether a message is held by moderation: not released (yet or ever, if it expired).
+    pub fn is_held(&self, topic: &str, sequence: u64) -> Result<bool, StorageError> {
+        Ok(self.db.get_pinned_cf(self.cf(keys::HELD)?, keys::numbered(topic, sequence)).map_err(StorageError::read)?.is_some())
+    }
+
+    /// A loan room's contact ledger, as [`ops::put_contacts`] stored it.
+    pub fn contacts<T: serde::de::DeserializeOwned>(&self, room: &str) -> Result<Option<T>, StorageError> {
+        match self.db.get_cf(self.cf(keys::CONTACTS)?, room.as_bytes()).map_err(StorageError::read)? {
+            Some(bytes) => Ok(Some(record::decode("contact ledger", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Reads every persistent session (with its queue and inbound QoS 2 ids), every
     /// retained message and every room.
     pub fn recover(&self) -> Result<Recovered, StorageError> {
@@ -307,6 +336,17 @@ impl Store {
             let (_, value) = item.map_err(StorageError::read)?;
             recovered.rooms.push(record::decode("room", &value)?);
         }
+        for item in self.db.iterator_cf(self.cf(keys::HELD)?, IteratorMode::Start) {
+            let (key, value) = item.map_err(StorageError::read)?;
+            let corrupt = || StorageError::Corrupt { what: "held message key", reason: "not `topic \\0 sequence`".into() };
+            let (topic, rest) = keys::split(&key).ok_or_else(corrupt)?;
+            let sequence = keys::number(rest).ok_or_else(corrupt)?;
+            let hold: HoldRecord = record::decode("held message", &value)?;
+            if !hold.expired {
+                recovered.held.push((topic.to_owned(), sequence, hold));
+            }
+        }
+
         for item in self.db.iterator_cf(self.cf(keys::RETAINED)?, IteratorMode::Start) {
             let (_, value) = item.map_err(StorageError::read)?;
             recovered.retained.push(record::decode_timestamped("retained message", &value)?);
@@ -435,5 +475,21 @@ pub mod ops {
     /// Creates or replaces a room.
     pub fn put_room(room: &RoomRecord) -> Op {
         Op::Put { cf: keys::ROOMS, key: room.id.as_bytes().to_vec(), value: record::encode(room) }
+    }
+
+    /// Forgets a released message's hold.
+    pub fn delete_held(topic: &str, sequence: u64) -> Op {
+        Op::Delete { cf: keys::HELD, key: keys::numbered(topic, sequence) }
+    }
+
+    /// Marks a hold expired: the message stays withheld and is never released.
+    pub fn expire_held(topic: &str, sequence: u64, hold: HoldRecord) -> Op {
+        let expired = HoldRecord { expired: true, ..hold };
+        Op::Put { cf: keys::HELD, key: keys::numbered(topic, sequence), value: record::encode(&expired) }
+    }
+
+    /// Stores a loan room's contact ledger (any serde value, versioned like every record).
+    pub fn put_contacts<T: serde::Serialize>(room: &str, ledger: &T) -> Op {
+        Op::Put { cf: keys::CONTACTS, key: room.as_bytes().to_vec(), value: record::encode(ledger) }
     }
 }

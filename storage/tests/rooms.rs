@@ -44,7 +44,7 @@ async fn store_message(store: &Store, topic: &str) -> u64 {
         client_message_id: None,
         prev_hash: [0; 32],
     };
-    match store.append(Append { record, retain: false, dedup: None, incoming: None, deliveries: vec![] }).await.unwrap() {
+    match store.append(Append::new(record)).await.unwrap() {
         Appended::Stored { sequence, .. } => sequence,
         other => panic!("not stored: {other:?}"),
     }

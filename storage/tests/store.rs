@@ -29,7 +29,7 @@ fn message(topic: &str, payload: &str) -> MessageRecord {
 }
 
 fn append(record: MessageRecord) -> Append {
-    Append { record, retain: false, dedup: None, incoming: None, deliveries: vec![] }
+    Append::new(record)
 }
 
 async fn stored_sequence(store: &Store, append: Append) -> u64 {

@@ -81,7 +81,7 @@ async fn fill(args: &Args, data_dir: PathBuf) -> Result<()> {
             client_message_id: None,
             prev_hash: [0; 32],
         };
-        pending.push(store.submit(Append { record, retain: false, dedup: None, incoming: None, deliveries: vec![] }).await?);
+        pending.push(store.submit(Append::new(record)).await?);
         if pending.len() == SUBMIT_WINDOW {
             for append in pending.drain(..) {
                 append.wait().await?;
