@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tallymq_storage::{ops, DeliveryStage, Op, Recovered, Store, StorageError};
-use tokio::sync::{watch, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::access::Principal;
 use crate::auth::{AuthSetupError, Authenticator};
@@ -45,11 +45,11 @@ fn micros_since_epoch() -> u64 {
 }
 
 /// Why a connection is asked to leave.
-pub type KickReceiver = watch::Receiver<Option<ReasonCode>>;
+pub use crate::kick::KickReceiver;
 
 struct Owner {
     connection_id: u64,
-    kick: watch::Sender<Option<ReasonCode>>,
+    kick: crate::kick::KickSender,
     /// Where the connection comes from, and since when (milliseconds since the epoch).
     peer: SocketAddr,
     since_ms: u64,
@@ -185,7 +185,7 @@ impl Broker {
                 let mut state = session.state.lock();
                 state.user = durable::user_of(record);
                 state.roles = durable::roles_of(record);
-                state.will = record.will.as_ref().map(durable::will_from_record);
+                state.will = record.will.as_ref().map(|will| Box::new(durable::will_from_record(will)));
                 for (order, entry, message) in found.queue {
                     if order < record.first_order {
                         // Written for an earlier session of this client id, after it ended.
@@ -253,7 +253,7 @@ impl Broker {
     ) -> Result<Attachment, AttachError> {
         let client_id = &client.client_id;
         let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
-        let (kick, kicked) = watch::channel(None);
+        let (kick, kicked) = crate::kick::channel();
         let attach_lock = {
             let mut registry = self.registry.lock();
             if !self.pipeline.authorize.access.is_open() {
@@ -264,13 +264,13 @@ impl Broker {
             }
             let slot = registry.entry(client_id.clone()).or_default();
             if let Some(previous) = slot.owner.replace(Owner { connection_id, kick, peer, since_ms: now_ms() }) {
-                let _ = previous.kick.send(Some(ReasonCode::SESSION_TAKEN_OVER));
+                previous.kick.send(ReasonCode::SESSION_TAKEN_OVER);
             }
             slot.generation += 1;
             slot.attach.clone()
         };
         let guard = attach_lock.lock_owned().await;
-        if kicked.borrow().is_some() {
+        if kicked.reason().is_some() {
             return Err(AttachError::Superseded);
         }
         let existing = self.registry.lock().get(client_id).ok_or(AttachError::Superseded)?.session.clone();
@@ -304,7 +304,7 @@ impl Broker {
             state.user = client.username.clone();
             state.roles = client.roles.clone();
             state.expiry_interval = expiry_interval;
-            state.will = will;
+            state.will = will.map(Box::new);
             (expiry_interval > 0).then(|| durable::session_record(&state, session.first_durable_order(), None))
         };
         match record {
@@ -470,7 +470,8 @@ impl Broker {
     }
 
     /// Publishes a will through the pipeline, as its client would have.
-    async fn publish_will(&self, session: &Session, will: LastWill) {
+    async fn publish_will(&self, session: &Session, will: Box<LastWill>) {
+        let will = *will;
         let (protocol, username, roles) = {
             let state = session.state.lock();
             (state.protocol, state.user.clone(), state.roles.clone())
@@ -684,7 +685,7 @@ impl Broker {
         let registry = self.registry.lock();
         match registry.get(client_id).and_then(|slot| slot.owner.as_ref()) {
             Some(owner) => {
-                let _ = owner.kick.send(Some(reason));
+                owner.kick.send(reason);
                 true
             }
             None => false,

@@ -5,14 +5,15 @@
 //! and writes on one task: a client that stops reading only ever blocks its own task, while
 //! publishers reach it through its session's bounded queue.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use tallymq_config::OverRate;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::broker::{Attachment, Broker, Departure, KickReceiver};
@@ -22,12 +23,14 @@ use crate::codec::{
 };
 use tallymq_storage::{ops, Delivery, DeliveryStage};
 
+use crate::hashing::HashMap;
 use crate::history;
 use crate::message::Message;
 use crate::access::Principal;
 use crate::broker::AttachError;
 use crate::token_bucket::{Rate, TokenBucket};
 use crate::pipeline::{Admitted, ClientInfo, PendingPersist, Refusal};
+use crate::read_buffer::ReadBuffer;
 use crate::router::{ClientKey, Subscription};
 use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
 use crate::topic;
@@ -56,8 +59,6 @@ pub const SEQUENCE_PROPERTY: &str = "seq";
 
 /// Write buffer size at which a delivery burst is flushed before encoding more.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
-/// Read buffer growth step.
-const READ_CHUNK: usize = 8 * 1024;
 
 /// Why the connection loop stopped.
 #[derive(Debug)]
@@ -79,51 +80,68 @@ impl From<DecodeError> for Ending {
 }
 
 /// Serves one client from its first byte to the end of its connection.
-pub async fn serve<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>)
+///
+/// The task's future is allocated for the life of the connection and is as large as its
+/// largest state, so the short-lived phases with large states (the CONNECT checks, and the
+/// goodbye, which can publish a will through the pipeline) are boxed: their memory is taken
+/// while they run and given back after, and an idle connection holds only the packet loop's.
+///
+/// Not an `async fn`: its arguments would stay in the future for the life of the
+/// connection, while they are needed only to start it.
+pub fn serve<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>) -> impl Future<Output = ()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let starting = Box::pin(start(broker, stream, peer, shutdown));
+    async move {
+        let Some(mut connection) = starting.await else { return };
+        let ending = connection.run().await;
+        Box::pin(connection.finish(ending)).await;
+    }
+}
+
+/// From the first byte to CONNACK: reads the CONNECT within the connect timeout and accepts
+/// it, or answers what the protocol lets the server answer. `None`: the connection is over.
+async fn start<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>) -> Option<Connection<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut stream = stream;
-    let mut read_buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut read_buf = ReadBuffer::new();
     let connect_timeout = Duration::from_secs(u64::from(broker.config.mqtt.connect_timeout_secs));
     let max_packet = broker.config.mqtt.max_packet_size;
     let first = tokio::time::timeout(connect_timeout, read_connect(&mut stream, &mut read_buf, max_packet)).await;
     let connect = match first {
         Err(_) => {
             tracing::debug!(%peer, "no CONNECT within the connect timeout");
-            return;
+            return None;
         }
         Ok(Err(error)) => {
             tracing::debug!(%peer, %error, "bad first packet");
-            refuse_bad_connect(&mut stream, &read_buf, &error).await;
-            return;
+            refuse_bad_connect(&mut stream, read_buf.bytes(), &error).await;
+            return None;
         }
-        Ok(Ok(None)) => return,
+        Ok(Ok(None)) => return None,
         Ok(Ok(Some(connect))) => connect,
     };
-    let Some(mut connection) = Connection::accept(broker, stream, read_buf, *connect, peer, shutdown).await else {
-        return;
-    };
-    let ending = connection.run().await;
-    connection.finish(ending).await;
+    Connection::accept(broker, stream, read_buf, connect, peer, shutdown).await
 }
 
 /// Reads until one full packet is there; it must be a CONNECT. `Ok(None)`: closed first.
 async fn read_connect<S: AsyncRead + Unpin>(
     stream: &mut S,
-    buf: &mut BytesMut,
+    buf: &mut ReadBuffer,
     max_packet: u32,
 ) -> Result<Option<Box<Connect>>, DecodeError> {
     loop {
-        match codec::decode(buf, None, max_packet)? {
+        match codec::decode(buf.bytes(), None, max_packet)? {
             Some(Packet::Connect(connect)) => return Ok(Some(connect)),
             Some(_) => {
                 return Err(DecodeError { reason: ReasonCode::PROTOCOL_ERROR, message: "the first packet must be CONNECT".into() })
             }
             None => {}
         }
-        buf.reserve(READ_CHUNK);
-        match stream.read_buf(buf).await {
+        match buf.read_from(stream).await {
             Ok(0) | Err(_) => return Ok(None),
             Ok(_) => {}
         }
@@ -165,7 +183,9 @@ fn connect_level(raw: &[u8]) -> Option<u8> {
 struct Connection<S> {
     broker: Arc<Broker>,
     stream: S,
-    read_buf: BytesMut,
+    read_buf: ReadBuffer,
+    /// Encoded packets not written yet; allocated when something is sent and released once
+    /// written, so an idle connection holds no write buffer.
     write_buf: BytesMut,
     peer: SocketAddr,
     version: ProtocolVersion,
@@ -192,8 +212,7 @@ struct Connection<S> {
     problem_information: bool,
     /// The CONNECT asked for session expiry 0, which a DISCONNECT may not raise.
     connected_with_zero_expiry: bool,
-    /// `[limits] publish_rate` and `publish_burst`, and this client's bucket.
-    publish_rate: Rate,
+    /// This client's bucket for `[limits] publish_rate` and `publish_burst`.
     publish_bucket: TokenBucket,
     /// When the token this client signed in with expires (`auth.jwt.disconnect_at_expiry`).
     credentials_expire: Option<Instant>,
@@ -207,8 +226,8 @@ where
     async fn accept(
         broker: Arc<Broker>,
         mut stream: S,
-        read_buf: BytesMut,
-        connect: Connect,
+        read_buf: ReadBuffer,
+        connect: Box<Connect>,
         peer: SocketAddr,
         shutdown: watch::Receiver<bool>,
     ) -> Option<Connection<S>> {
@@ -333,7 +352,7 @@ where
             broker: broker.clone(),
             stream,
             read_buf,
-            write_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::new(),
             peer,
             version,
             client,
@@ -344,12 +363,11 @@ where
             client_max_packet: connect.properties.maximum_packet_size.unwrap_or(u32::MAX),
             max_inflight,
             resend: VecDeque::new(),
-            inbound_aliases: HashMap::new(),
-            outbound_aliases: HashMap::new(),
+            inbound_aliases: HashMap::default(),
+            outbound_aliases: HashMap::default(),
             max_outbound_aliases: connect.properties.topic_alias_maximum.unwrap_or(0).min(mqtt.max_outbound_topic_aliases),
             problem_information: connect.properties.request_problem_information.unwrap_or(true),
             connected_with_zero_expiry: requested_expiry == 0,
-            publish_rate: Rate::new(broker.config.limits.publish_rate, broker.config.limits.publish_burst),
             publish_bucket: TokenBucket::full(Instant::now()),
             credentials_expire: credentials_expire(&broker.config.auth.jwt, identity.expires_at),
         };
@@ -386,7 +404,7 @@ where
         }
         // Clients need not wait for CONNACK: packets that arrived with the CONNECT are
         // already buffered and would otherwise wait for the next read.
-        if let Err(ending) = self.handle_input().await {
+        if let Err(ending) = Box::pin(self.handle_input()).await {
             return ending;
         }
         let session = self.session.clone();
@@ -394,31 +412,37 @@ where
         let credentials_expire = self.credentials_expire;
         loop {
             let idle_deadline = self.idle_limit.map(|limit| last_heard + limit);
-            self.read_buf.reserve(READ_CHUNK);
+            // One timer for both deadlines: each timer is part of every connection's task.
+            let token_first = match (idle_deadline, credentials_expire) {
+                (Some(idle), Some(token)) => token < idle,
+                (None, token) => token.is_some(),
+                (Some(_), None) => false,
+            };
+            let deadline = if token_first { credentials_expire } else { idle_deadline };
             let Connection { stream, read_buf, kicked, shutdown, .. } = self;
             tokio::select! {
                 biased;
-                _ = kicked.changed() => {
-                    let reason = kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER);
-                    return Ending::Kicked(reason);
-                }
+                reason = kicked.kicked() => return Ending::Kicked(reason),
                 _ = shutdown.changed() => return Ending::Kicked(ReasonCode::SERVER_SHUTTING_DOWN),
-                read = stream.read_buf(read_buf) => {
+                read = read_buf.read_from(stream) => {
                     match read {
                         Ok(0) | Err(_) => return Ending::NetworkLost,
                         Ok(_) => last_heard = Instant::now(),
                     }
-                    if let Err(ending) = self.handle_input().await {
+                    // Boxed: handling a packet can take it through the whole publish
+                    // pipeline, whose state would otherwise be allocated in every
+                    // connection's task, also while it idles.
+                    if let Err(ending) = Box::pin(self.handle_input()).await {
                         return ending;
                     }
                 }
                 _ = session.notify.notified() => {}
-                _ = sleep_until_opt(idle_deadline) => {
+                _ = sleep_until_opt(deadline) => {
+                    if token_first {
+                        tracing::debug!(client = %self.client.client_id, "token expired; connection closed");
+                        return Ending::Kicked(ReasonCode::NOT_AUTHORIZED);
+                    }
                     return Ending::Violation(ReasonCode::KEEP_ALIVE_TIMEOUT, "no packet within 1.5 times the keep alive".into());
-                }
-                _ = sleep_until_opt(credentials_expire) => {
-                    tracing::debug!(client = %self.client.client_id, "token expired; connection closed");
-                    return Ending::Kicked(ReasonCode::NOT_AUTHORIZED);
                 }
             }
             if let Err(ending) = self.deliver().await {
@@ -444,7 +468,7 @@ where
 
     async fn handle_buffered(&mut self, owed: &mut VecDeque<Owed>) -> Result<(), Ending> {
         let max_packet = self.broker.config.mqtt.max_packet_size;
-        while let Some(packet) = codec::decode(&mut self.read_buf, Some(self.version), max_packet)? {
+        while let Some(packet) = codec::decode(self.read_buf.bytes(), Some(self.version), max_packet)? {
             self.handle_packet(packet, owed).await?;
         }
         Ok(())
@@ -541,8 +565,10 @@ where
         }
         let (qos, packet_id) = (publish.qos, publish.packet_id);
         let owe = |outcome| Ok(Owed { qos, packet_id, topic: topic.clone(), outcome });
-        if !self.publish_bucket.take(Instant::now(), &self.publish_rate) {
-            let limits = &self.broker.config.limits;
+        let limits = &self.broker.config.limits;
+        // Derived from the configuration when needed rather than kept in every connection.
+        let publish_rate = Rate::new(limits.publish_rate, limits.publish_burst);
+        if !self.publish_bucket.take(Instant::now(), &publish_rate) {
             let why = format!("more than {} publishes per second (burst {})", limits.publish_rate, limits.publish_burst);
             tracing::debug!(client = %self.client.client_id, "{why}");
             return match limits.over_publish_rate {
@@ -936,8 +962,9 @@ where
             };
             if outgoing.qos == QoS::ExactlyOnce {
                 // Exactly once across a restart: the packet id is durable before the PUBLISH
-                // leaves, so the broker resends it under the same id.
-                self.record_delivery(&outgoing, packet_id, DeliveryStage::AwaitingAck).await;
+                // leaves, so the broker resends it under the same id. Boxed: a store write's
+                // state would otherwise sit in the packet loop of every connection.
+                Box::pin(self.record_delivery(&outgoing, packet_id, DeliveryStage::AwaitingAck)).await;
             }
             let publish = self.publish_packet(&outgoing, packet_id, false);
             if let Err(too_large) = self.send(Packet::Publish(publish)) {
@@ -955,7 +982,8 @@ where
         }
         if !finished.is_empty() {
             let changes = finished.into_iter().map(|order| ops::delete_queue_entry(&self.client.client_id, order)).collect();
-            let _ = self.broker.store.apply_later(changes).await;
+            // Boxed, as rarely needed here (expired or refused deliveries).
+            let _ = Box::pin(self.broker.store.apply_later(changes)).await;
         }
         self.flush().await
     }
@@ -1054,13 +1082,14 @@ where
     /// the packet being written.
     async fn flush(&mut self) -> Result<(), Ending> {
         if self.write_buf.is_empty() {
+            self.write_buf = BytesMut::new();
             return Ok(());
         }
         let Connection { stream, write_buf, kicked, .. } = self;
         while !write_buf.is_empty() {
             let written = tokio::select! {
                 biased;
-                _ = kicked.changed() => return Err(Ending::Kicked(kicked.borrow().unwrap_or(ReasonCode::SESSION_TAKEN_OVER))),
+                reason = kicked.kicked() => return Err(Ending::Kicked(reason)),
                 written = stream.write(write_buf) => written,
             };
             match written {
@@ -1068,6 +1097,8 @@ where
                 Ok(n) => write_buf.advance(n),
             }
         }
+        // All written: the memory goes back until the next packet is encoded.
+        *write_buf = BytesMut::new();
         stream.flush().await.map_err(|_| Ending::NetworkLost)
     }
 

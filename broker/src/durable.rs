@@ -19,7 +19,7 @@ pub fn session_record(state: &SessionState, first_order: u64, disconnected_at_ms
         protocol: state.protocol.level(),
         expiry_secs: state.expiry_interval,
         disconnected_at_ms,
-        will: state.will.as_ref().map(will_record),
+        will: state.will.as_deref().map(will_record),
         user: state.user.as_deref().map(str::to_string),
         roles: state.roles.iter().map(|r| r.to_string()).collect(),
         subscriptions: state.subscriptions.iter().map(|(raw, s)| subscription_record(raw, s)).collect(),

@@ -5,13 +5,14 @@
 //! read-write lock guards the trie: routing takes the read side, so publishers never wait on
 //! each other; shared-subscription round robin uses atomics to stay on the read side too.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::codec::{QoS, SubscriptionOptions};
+use crate::hashing::{HashMap, SharedRandomState};
+use crate::small_map::SmallMap;
 
 /// Sessions are keyed by client identifier.
 pub type ClientKey = Arc<str>;
@@ -44,7 +45,7 @@ struct SharedGroup {
 #[derive(Default)]
 struct Node {
     children: HashMap<Box<str>, Node>,
-    subscribers: HashMap<ClientKey, Subscription>,
+    subscribers: SmallMap<ClientKey, Subscription>,
     shared: HashMap<Box<str>, SharedGroup>,
 }
 
@@ -142,7 +143,7 @@ impl Router {
         collect(&root, &levels, skip_wildcards_at_root, &mut direct, &mut groups);
 
         let mut routes: Vec<Route> = Vec::with_capacity(direct.len() + groups.len());
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(direct.len());
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(direct.len(), SharedRandomState);
         for (client, sub) in direct {
             if sub.options.no_local && &**client == publisher {
                 continue;

@@ -6,7 +6,7 @@
 //! the connection task, when there is one, moves messages from the queue to the wire. Without
 //! a connection the queue simply waits, bounded, for the client to come back.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,8 +15,10 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::codec::{LastWill, ProtocolVersion, QoS};
+use crate::hashing::{HashMap, HashSet};
 use crate::message::Message;
 use crate::router::{ClientKey, Subscription};
+use crate::small_map::SmallMap;
 
 /// One message on its way to one session.
 #[derive(Debug, Clone)]
@@ -86,11 +88,13 @@ pub struct QueueLimits {
 #[derive(Debug)]
 pub struct SessionState {
     /// Subscriptions keyed by the filter exactly as subscribed (including `$share/g/`).
-    pub subscriptions: HashMap<String, StoredSubscription>,
+    pub subscriptions: SmallMap<String, StoredSubscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: HashMap<u16, Inflight>,
     pub incoming_qos2: HashSet<u16>,
-    pub will: Option<LastWill>,
+    /// Boxed: most sessions have none, and the state of every session would otherwise carry
+    /// its room.
+    pub will: Option<Box<LastWill>>,
     /// Seconds the session outlives its connection; `u32::MAX` never expires.
     pub expiry_interval: u32,
     pub protocol: ProtocolVersion,
@@ -149,10 +153,10 @@ impl Session {
         Session {
             client_id,
             state: Mutex::new(SessionState {
-                subscriptions: HashMap::new(),
+                subscriptions: SmallMap::new(),
                 queue: VecDeque::new(),
-                inflight: HashMap::new(),
-                incoming_qos2: HashSet::new(),
+                inflight: HashMap::default(),
+                incoming_qos2: HashSet::default(),
                 will: None,
                 expiry_interval,
                 protocol,
