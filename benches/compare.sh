@@ -10,21 +10,25 @@
 # and uses topics of its own: `serve --open` (anonymous clients, any topic, as Mosquitto's
 # allow_anonymous) and the per-address and per-client [limits] at their maximum. Mosquitto
 # (Debian's package, installed here if missing) is configured to drop nothing:
-# max_queued_messages 0, persistence off, anonymous on loopback.
+# max_queued_messages 0, persistence off, anonymous on loopback. The harassment detector is
+# on, as in production, for chat rooms and for the chat scenario's rooms (bench/+/chat/#).
 #
 #   benches/compare.sh                      # every scenario, about 6 minutes
 #   benches/compare.sh --only fanout,conn   # some of them
+#   benches/compare.sh --unmoderated        # add tallymq with moderation off (its overhead)
 #   benches/compare.sh --out results/       # keep the JSON results and SVG plots there
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 only=""
 out=""
+unmoderated=0
 while (( $# )); do
     case "$1" in
         --only) only="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --unmoderated) unmoderated=1; shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "compare: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -58,6 +62,7 @@ if (( $(nproc) < 2 )); then
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tallymq/target}"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-${TALLYMQ_CACHE:-$HOME/.cache/tallymq}/onnxruntime-1.24.4/onnxruntime/capi/libonnxruntime.so.1.24.4}"
 scripts/setup.sh
 cargo build --release --locked -q -p tallymq -p tallymq-benches --bin tallymq --bin tallymq-bench
 tallymq="$CARGO_TARGET_DIR/release/tallymq"
@@ -105,8 +110,16 @@ fi
         echo 'publish_rate = 1000000'
         echo 'publish_burst = 1000000'
     fi
+    if "$tallymq" config defaults | grep -q '^\[moderation\]'; then
+        echo '[moderation]'
+        echo 'topics = ["chat/#", "bench/+/chat/#"]'
+    fi
 } > "$work/tallymq.toml"
 "$tallymq" config check "$work/tallymq.toml" >/dev/null
+{
+    cat "$work/tallymq.toml"
+    echo 'enabled = false'
+} > "$work/tallymq-unmoderated.toml"
 
 cat > "$work/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
@@ -116,7 +129,9 @@ max_queued_messages 0
 set_tcp_nodelay true
 EOF
 
-brokers=(tallymq mosquitto)
+brokers=(tallymq)
+if (( unmoderated )); then brokers+=(tallymq-unmoderated); fi
+brokers+=(mosquitto)
 if command -v rumqttd >/dev/null; then
     brokers+=(rumqttd)
     cat > "$work/rumqttd.toml" <<EOF
@@ -150,13 +165,13 @@ wait_for_port() {
 
 start_broker() {
     case "$1" in
-        tallymq)
+        tallymq|tallymq-unmoderated)
             rm -rf "$work/data"
             local data
             data="$(mktemp -d "$data_parent/tallymq-compare-data.XXXXXX")"
             ln -s "$data" "$work/data"
-            "${prio[@]}" taskset -c 0 "$tallymq" serve --config "$work/tallymq.toml" "${serve_flags[@]}" \
-                --listen "127.0.0.1:$port" --data-dir "$data" >"$work/tallymq.log" 2>&1 &
+            "${prio[@]}" taskset -c 0 "$tallymq" serve --config "$work/$1.toml" "${serve_flags[@]}" \
+                --listen "127.0.0.1:$port" --data-dir "$data" >"$work/$1.log" 2>&1 &
             ;;
         mosquitto)
             "${prio[@]}" taskset -c 0 "$mosquitto_bin" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
@@ -207,7 +222,8 @@ done
 echo
 echo "tallymq vs Mosquitto, $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), Linux $(uname -r)"
 echo "broker on core 0, load generator on core 1${prio:+ (both at nice -10)}; MQTT 5.0, QoS 1, 64 B payloads, in-flight 10 per publisher"
-echo "tallymq $("$tallymq" --version | cut -d' ' -f2): durability fsync, fresh data dir in $data_parent, $tallymq_note, anti-abuse [limits] lifted"
+echo "tallymq $("$tallymq" --version | cut -d' ' -f2): durability fsync, fresh data dir in $data_parent, $tallymq_note, anti-abuse [limits] lifted, detector on for chat topics"
+if (( unmoderated )); then echo "tallymq-unmoderated: the same, [moderation] enabled = false"; fi
 echo "mosquitto $("$mosquitto_bin" -h 2>/dev/null | head -1 | awk '{print $3}'): max_queued_messages 0, persistence false, set_tcp_nodelay true"
 if [[ " ${brokers[*]} " == *" rumqttd "* ]]; then
     echo "$(rumqttd --version 2>/dev/null | head -1): MQTT 5 listener, max_inflight_count 100, no persistence"

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tallymq/target}"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-${TALLYMQ_CACHE:-$HOME/.cache/tallymq}/onnxruntime-1.24.4/onnxruntime/capi/libonnxruntime.so.1.24.4}"
 exec cargo run --release --locked -p tallymq -- serve "$@"

@@ -18,9 +18,10 @@ need pkg-config
 need gcc
 need g++
 need libclang-dev
+# A Python virtual environment fetches the ONNX Runtime wheel (and, for tests, the Python tools).
+need python3-venv
 if (( want_test )); then
     need mosquitto-clients
-    need python3-venv
 fi
 if (( ${#missing[@]} )); then
     echo "setup: installing ${missing[*]}"
@@ -33,11 +34,27 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
+# The ONNX Runtime shared library the harassment model runs on, from the PyPI wheel (the
+# version the `ort` crate's API level needs). Only the library is used: no Python import.
+ort_version="1.24.4"
+ort_dir="$cache/onnxruntime-$ort_version"
+ort_library="$ort_dir/onnxruntime/capi/libonnxruntime.so.$ort_version"
+venv="$cache/venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+
+if [[ ! -f "$ort_library" ]]; then
+    echo "setup: installing onnxruntime $ort_version (shared library) into $ort_dir"
+    rm -rf "$ort_dir"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$ort_dir" "onnxruntime==$ort_version"
+fi
+if [[ ! -f "$ort_library" ]]; then
+    echo "setup: $ort_library is missing after installing onnxruntime $ort_version" >&2
+    exit 1
+fi
+
 if (( want_test )); then
-    venv="$cache/venv"
-    if [[ ! -x "$venv/bin/python" ]]; then
-        python3 -m venv "$venv"
-    fi
     requirements="$(dirname "$0")/requirements-test.txt"
     if ! cmp -s "$requirements" "$venv/.installed-requirements" 2>/dev/null; then
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"

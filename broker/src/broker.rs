@@ -27,12 +27,16 @@ use tallymq_storage::{ops, DeliveryStage, Op, Recovered, Store, StorageError};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::access::Principal;
+use crate::clock::Clock;
 use crate::auth::{AuthSetupError, Authenticator};
 use crate::admission::AddressTracker;
 use crate::codec::{LastWill, PublishProperties, QoS, ReasonCode};
 use crate::durable;
 use crate::message::{now_ms, Message};
-use crate::pipeline::{Admitted, ClientInfo, FanOutPlan, PendingPersist, Pipeline, PlannedDelivery, Refusal};
+use crate::moderation::{notices, Holds};
+use crate::pipeline::{
+    Admitted, ClientInfo, FanOutPlan, ModerationSetupError, PendingPersist, Pipeline, PlannedDelivery, Refusal, Review,
+};
 use crate::retained::RetainedStore;
 use crate::rooms::{RoomLimits, Rooms};
 use crate::router::{ClientKey, Router};
@@ -98,6 +102,8 @@ pub enum OpenError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Auth(#[from] AuthSetupError),
+    #[error(transparent)]
+    Moderation(#[from] ModerationSetupError),
 }
 
 pub struct Broker {
@@ -112,6 +118,10 @@ pub struct Broker {
     pub rooms: Arc<Rooms>,
     /// Checks credentials at CONNECT.
     pub auth: Authenticator,
+    /// Messages moderation holds back until a rule releases them.
+    pub holds: Arc<Holds>,
+    /// The wall clock of the legal rules and holds.
+    pub clock: Arc<Clock>,
     registry: Mutex<HashMap<ClientKey, Slot>>,
     next_connection_id: AtomicU64,
     queue_limits: QueueLimits,
@@ -129,7 +139,10 @@ impl Broker {
         let admission = Arc::new(AddressTracker::new(&config.limits));
         let rooms = Arc::new(Rooms::with_limits(RoomLimits::of(&config.admin)));
         rooms.restore(std::mem::take(&mut recovered.rooms));
-        let pipeline = Pipeline::new(&config, store.clone(), retained.clone(), rooms.clone());
+        let holds = Arc::new(Holds::new(config.moderation.max_held_messages as usize));
+        let clock = Arc::new(Clock::default());
+        let pipeline =
+            Pipeline::new(&config, store.clone(), retained.clone(), rooms.clone(), holds.clone(), clock.clone())?;
         let queue_limits = QueueLimits {
             max_queued: config.mqtt.max_queued_messages as usize,
             queue_qos0_offline: config.mqtt.queue_qos0_offline,
@@ -143,14 +156,27 @@ impl Broker {
             admission,
             rooms,
             auth,
+            holds,
+            clock,
             registry: Mutex::new(HashMap::new()),
             next_connection_id: AtomicU64::new(1),
             queue_limits,
         });
         let (sessions, retained) = (recovered.sessions.len(), recovered.retained.len());
+        for (topic, sequence, hold) in std::mem::take(&mut recovered.held) {
+            broker.holds.schedule(Arc::from(topic), sequence, hold);
+        }
+        tokio::spawn(Holds::run(Arc::downgrade(&broker)));
         broker.restore(recovered);
         tracing::info!(sessions, retained, elapsed = ?started.elapsed(), "state restored");
         Ok(broker)
+    }
+
+    /// Stops the wall clock of the legal rules and holds at `at_ms` (see [`Clock`]), and lets
+    /// the holds see the new time at once.
+    pub fn set_clock(&self, at_ms: u64) {
+        self.clock.set_now_ms(at_ms);
+        self.holds.wake();
     }
 
     pub fn queue_limits(&self) -> QueueLimits {
@@ -456,7 +482,59 @@ impl Broker {
         message: Message,
         incoming_packet: Option<u16>,
     ) -> Result<Admitted, Refusal> {
-        self.submit(client, message, incoming_packet).await?.complete().await
+        let pending = self.submit(client, message, incoming_packet).await?;
+        self.complete(pending).await
+    }
+
+    /// Waits for a submitted message's commit, then carries out what moderation decided:
+    /// schedules a hold, sends the notices, and refuses a blocked message to its sender.
+    pub async fn complete(&self, pending: PendingPersist) -> Result<Admitted, Refusal> {
+        let (admitted, review) = pending.complete().await?;
+        if let Admitted::Stored { message, .. } = &admitted {
+            if let Some(hold) = review.hold {
+                self.holds.schedule(message.topic.clone(), message.sequence, hold);
+            }
+            self.send_notices(&review, &message.topic, message.sequence);
+        }
+        match review.refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(admitted),
+        }
+    }
+
+    /// Tells the sender of a flagged message, and the other members of its room, on their
+    /// notice topics.
+    fn send_notices(&self, review: &Review, topic: &str, sequence: u64) {
+        let (Some(verdict), Some(plan)) = (&review.verdict, &review.notices) else { return };
+        let notice = |kind, message| notices::Notice {
+            kind,
+            topic,
+            sequence,
+            decision: verdict.decision.as_str(),
+            categories: verdict.categories.iter().map(|c| c.as_str()).collect(),
+            rules: &verdict.rules,
+            release_at_ms: verdict.release_at_ms,
+            message,
+        };
+        if let Some(sender) = &plan.sender {
+            // A blocked message's sender is told by the refusal itself.
+            if verdict.decision < tallymq_ai_filter::Decision::Block {
+                let kind = if verdict.decision == tallymq_ai_filter::Decision::Hold { "moderation_held" } else { "moderation_warning" };
+                self.publish_notice(sender, &notice(kind, notices::sender_text(verdict.decision, &plan.reasons)));
+            }
+        }
+        for recipient in &plan.recipients {
+            self.publish_notice(recipient, &notice("rights_notice", notices::RIGHTS_TEXT.to_owned()));
+        }
+    }
+
+    fn publish_notice(&self, user: &str, notice: &impl serde::Serialize) {
+        match serde_json::to_vec(notice) {
+            Ok(body) => {
+                self.publish_server_message(notices::topic(user), Bytes::from(body), QoS::AtLeastOnce);
+            }
+            Err(error) => tracing::warn!(%user, %error, "notice not encoded"),
+        }
     }
 
     /// [`Broker::publish`] without waiting for the commit.

@@ -486,7 +486,7 @@ where
     async fn settle_one(&mut self, entry: Owed) -> Result<(), Ending> {
         let Owed { qos, packet_id, topic, outcome } = entry;
         match outcome {
-            Owing::Persisting(pending) => match pending.complete().await {
+            Owing::Persisting(pending) => match self.broker.complete(*pending).await {
                 Ok(Admitted::Stored { message, plan }) => {
                     self.acknowledge(qos, packet_id, None)?;
                     self.broker.fan_out(&message, plan);
@@ -620,9 +620,24 @@ where
                     let store = self.broker.store.clone();
                     let limit = query.limit.unwrap_or(usize::MAX).clamp(1, store.history_max_page());
                     let (topic, after) = (query.topic.clone(), query.after);
-                    let read = tokio::task::spawn_blocking(move || store.read_after(&topic, after, limit)).await;
+                    let read = tokio::task::spawn_blocking(move || {
+                        let stored = store.read_after(&topic, after, limit)?;
+                        // Held messages still waiting for release, and blocked ones.
+                        let mut withheld = Vec::new();
+                        for message in &stored {
+                            let sequence = message.record.sequence;
+                            let held = || store.is_held(&topic, sequence);
+                            if crate::moderation::verdict::withheld(&message.record.annotations, held)? {
+                                withheld.push(sequence);
+                            }
+                        }
+                        Ok::<_, tallymq_storage::StorageError>((stored, withheld))
+                    })
+                    .await;
                     match read {
-                        Ok(Ok(stored)) => serde_json::to_vec(&history::page(&query, limit, stored)),
+                        Ok(Ok((stored, withheld))) => {
+                            serde_json::to_vec(&history::page(&query, limit, stored, |m| withheld.contains(&m.record.sequence)))
+                        }
                         Ok(Err(error)) => serde_json::to_vec(&history::Failure { error: error.to_string() }),
                         Err(_) => serde_json::to_vec(&history::Failure { error: "history read failed".into() }),
                     }

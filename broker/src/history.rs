@@ -48,6 +48,10 @@ pub struct Entry {
     pub timestamp_ms: u64,
     pub sender: String,
     pub qos: u8,
+    /// Moderation held or blocked the message: it is listed (so sequence numbers stay
+    /// contiguous) with its verdict, but without its payload or user properties.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
     /// The payload as text when it is UTF-8.
     pub payload: Option<String>,
     pub payload_base64: String,
@@ -66,22 +70,32 @@ pub fn parse(payload: &[u8]) -> Result<Query, String> {
     serde_json::from_slice(payload).map_err(|e| format!("invalid history query: {e}"))
 }
 
-pub fn page(query: &Query, limit: usize, stored: Vec<StoredMessage>) -> Page {
-    let messages: Vec<Entry> = stored.into_iter().map(entry).collect();
+/// A page of history. `withheld` says which messages members may not read yet (held or
+/// blocked by moderation); the admin API, which serves evidence, passes `|_| false`.
+pub fn page(query: &Query, limit: usize, stored: Vec<StoredMessage>, withheld: impl Fn(&StoredMessage) -> bool) -> Page {
+    let messages: Vec<Entry> = stored
+        .into_iter()
+        .map(|message| {
+            let hide = withheld(&message);
+            entry(message, hide)
+        })
+        .collect();
     let next_after = messages.last().map(|m| m.seq).unwrap_or(query.after);
     Page { topic: query.topic.clone(), after: query.after, more: messages.len() >= limit, next_after, messages }
 }
 
-fn entry(stored: StoredMessage) -> Entry {
+fn entry(stored: StoredMessage, withheld: bool) -> Entry {
     let record = stored.record;
+    let payload: &[u8] = if withheld { &[] } else { &record.payload };
     Entry {
         seq: record.sequence,
         timestamp_ms: record.timestamp_ms,
         sender: record.sender.client_id,
         qos: record.qos,
-        payload: String::from_utf8(record.payload.clone()).ok(),
-        payload_base64: base64::engine::general_purpose::STANDARD.encode(&record.payload),
-        user_properties: record.properties.user_properties,
+        withheld,
+        payload: if withheld { None } else { String::from_utf8(payload.to_vec()).ok() },
+        payload_base64: base64::engine::general_purpose::STANDARD.encode(payload),
+        user_properties: if withheld { Vec::new() } else { record.properties.user_properties },
         annotations: record.annotations,
         hash: stored.hash.iter().map(|b| format!("{b:02x}")).collect(),
     }

@@ -25,6 +25,16 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Score messages with the harassment model, as the broker's moderate stage does (the
+    /// model and the thresholds of [moderation]; the legal rules need a room and are not run).
+    /// Reads one message per line from standard input, plain text or JSON with a "text" field
+    /// (an "id" is echoed), and prints one JSON line per message: every category's score, the
+    /// categories over threshold, the decision and the model version.
+    Moderate {
+        /// TOML configuration file for [moderation] (model, runtime library, thresholds).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Add a user to a password file or change their password (argon2id), like
     /// mosquitto_passwd. The password is asked twice on a terminal, or read as one line from
     /// standard input. The running broker rereads the file on SIGHUP.
@@ -85,7 +95,32 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => serve(args),
         Command::Passwd { file, user, delete } => passwd(&file, &user, delete),
+        Command::Moderate { config } => moderate(config.as_deref()),
     }
+}
+
+fn moderate(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use tallymq_ai_filter::{init_runtime, Classifier, ModelSource};
+
+    let config = match config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let settings = &config.moderation;
+    let library = (!settings.runtime_library.as_os_str().is_empty()).then_some(settings.runtime_library.as_path());
+    init_runtime(library)?;
+    let source = if settings.model.as_os_str().is_empty() {
+        ModelSource::Embedded
+    } else {
+        ModelSource::File(settings.model.clone())
+    };
+    let mut classifier = Classifier::load(&source)?;
+    let policy = tallymq::pipeline::policy_of(settings, classifier.info());
+    let input = std::io::stdin().lock();
+    let output = std::io::BufWriter::new(std::io::stdout().lock());
+    let summary = tallymq_ai_filter::cli::run_moderate(input, output, &mut classifier, &policy).context("moderate")?;
+    eprintln!("{}", summary.describe(&classifier.info().version));
+    Ok(())
 }
 
 fn passwd(file: &std::path::Path, user: &str, delete: bool) -> anyhow::Result<()> {

@@ -83,3 +83,76 @@ fn serve_listens_where_the_flags_say() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Runs `tallymq` with `args`, `stdin` as standard input, and returns (success, stdout, stderr).
+fn run_with_input(args: &[&str], stdin: &str, env_remove: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut command = tallymq();
+    command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some(name) = env_remove {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().expect("run tallymq");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("tallymq ends");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn moderate_scores_each_line_with_the_configured_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tallymq.toml");
+    std::fs::write(&file, "[moderation]\nthresholds = [{ category = \"insult\", warn = 0.2, block = 0.3 }]\n").unwrap();
+    let input = "이번 달 말까지 상환 부탁드립니다\n\n{\"id\": 7, \"text\": \"이 시발 병신 새끼야\"}\n{broken\n";
+    let (ok, stdout, stderr) = run_with_input(&["moderate", "--config", file.to_str().unwrap()], input, None);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[0]["decision"], "allow", "{}", lines[0]);
+    assert_eq!(lines[0]["scores"].as_object().map(|s| s.len()), Some(7));
+    assert_eq!(lines[1]["id"], 7);
+    assert_eq!(lines[1]["decision"], "block", "{}", lines[1]);
+    assert!(lines[1]["categories"].as_array().unwrap().iter().any(|c| c == "insult"));
+    assert!(lines[2]["error"].is_string(), "{}", lines[2]);
+    assert!(stderr.contains("3 messages") || stderr.contains("2 messages"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_the_runtime_library_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tallymq.toml");
+    let missing = dir.path().join("no-such-libonnxruntime.so");
+    std::fs::write(
+        &file,
+        format!("[listener.tcp]\naddress = \"127.0.0.1:0\"\n[listener.ws]\nenabled = false\n[storage]\ndata_dir = {:?}\n[moderation]\nruntime_library = {:?}\n", dir.path().join("data"), missing),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_with_input(&["serve", "--config", file.to_str().unwrap()], "", None);
+    assert!(!ok);
+    assert!(stderr.contains("no-such-libonnxruntime.so") && stderr.contains("moderation.enabled"), "{stderr}");
+
+    // Nothing configured and no ORT_DYLIB_PATH: the error says where to point.
+    std::fs::write(
+        &file,
+        format!("[listener.tcp]\naddress = \"127.0.0.1:0\"\n[listener.ws]\nenabled = false\n[storage]\ndata_dir = {:?}\n", dir.path().join("data")),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_with_input(&["serve", "--config", file.to_str().unwrap()], "", Some("ORT_DYLIB_PATH"));
+    assert!(!ok);
+    assert!(stderr.contains("ORT_DYLIB_PATH"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_the_model_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tallymq.toml");
+    let missing = dir.path().join("no-such-model.onnx");
+    std::fs::write(
+        &file,
+        format!("[listener.tcp]\naddress = \"127.0.0.1:0\"\n[listener.ws]\nenabled = false\n[storage]\ndata_dir = {:?}\n[moderation]\nmodel = {:?}\n", dir.path().join("data"), missing),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_with_input(&["serve", "--config", file.to_str().unwrap()], "", None);
+    assert!(!ok);
+    assert!(stderr.contains("no-such-model.onnx"), "{stderr}");
+}

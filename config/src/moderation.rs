@@ -69,7 +69,8 @@ pub struct CategoryThresholds {
     /// Warn at this score; absent: the model's recommended threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warn: Option<f64>,
-    /// Hold (for review, until `hold_expiry_secs`) at this score; absent: never.
+    /// Hold at this score: no rule releases such a hold, so the message expires undelivered
+    /// after `hold_expiry_secs` (the sender is told it is held, not refused); absent: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<f64>,
     /// Block at this score; absent: never.
@@ -132,8 +133,8 @@ impl Default for ModerationConfig {
             timeout_ms: 1_000,
             on_failure: OnFailure::Open,
             thresholds: vec![
-                CategoryThresholds { category: "threat".into(), warn: None, hold: None, block: Some(0.9) },
-                CategoryThresholds { category: "sexual".into(), warn: None, hold: None, block: Some(0.9) },
+                CategoryThresholds { category: "threat".into(), warn: None, hold: None, block: Some(0.98) },
+                CategoryThresholds { category: "sexual".into(), warn: None, hold: None, block: Some(0.98) },
             ],
             night: NightPolicy::Hold,
             do_not_contact: DoNotContactPolicy::Hold,
@@ -200,8 +201,10 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ),
     (
         "moderation.thresholds",
-        "Per-category thresholds on the model's scores (0 to 1). A category not listed\n\
-         warns at the model's recommended threshold. Categories: threat,\n\
+        "Per-category thresholds on the model's scores (0 to 1). A category not listed,\n\
+         or listed without warn, warns at the model's recommended threshold (or at its\n\
+         hold or block threshold, if that is lower). Threats and sexual harassment are\n\
+         blocked only when the model is nearly certain (0.98). Categories: threat,\n\
          disclosure_threat, false_legal_threat, coerced_borrowing, third_party_demand,\n\
          insult, sexual. A borrower's messages are at most warned for the collection\n\
          categories (all but insult and sexual): a borrower quoting a threat is not\n\
@@ -209,7 +212,12 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ),
     ("moderation.thresholds.category", "The category."),
     ("moderation.thresholds.warn", "Warn at this score or above; absent: the model's recommended threshold."),
-    ("moderation.thresholds.hold", "Hold for review at this score or above; absent: never."),
+    (
+        "moderation.thresholds.hold",
+        "Hold at this score or above; absent: never. No rule releases a hold by score:\n\
+         the message expires undelivered after hold_expiry_secs, and the sender is\n\
+         told it is held rather than refused.",
+    ),
     ("moderation.thresholds.block", "Block at this score or above; absent: never."),
     (
         "moderation.night",

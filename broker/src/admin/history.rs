@@ -82,7 +82,7 @@ pub async fn read(
         for topic in topics {
             let stored = store.read_after(&topic, query.after, limit)?;
             let asked = history::Query { topic, after: query.after, limit: Some(limit) };
-            pages.push(history::page(&asked, limit, stored));
+            pages.push(history::page(&asked, limit, stored, |_| false));
         }
         Ok(RoomHistory { room, pages, next_topic_after })
     })

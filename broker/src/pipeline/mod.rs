@@ -5,7 +5,8 @@
 //! ```
 //!
 //! [`Pipeline::submit`] runs the first four: it hands the message to the store and returns a
-//! [`PendingPersist`] whose `complete` waits for the commit. Between moderate and persist the
+//! [`PendingPersist`] whose `complete` waits for the commit (the broker's `complete` then
+//! carries out what moderation decided: holds, notices, a block's refusal). Between moderate and persist the
 //! broker plans
 //! the fan-out (who gets the message), so that persistent sessions' queue entries are stored
 //! with the message. The connection then acknowledges (PUBACK/PUBREC) and hands the admitted
@@ -23,7 +24,7 @@ mod validate;
 use std::sync::Arc;
 
 pub use authorize::Authorize;
-pub use moderate::Moderate;
+pub use moderate::{policy_of, Moderate, ModerationSetupError, Notices, Review};
 pub use persist::{Admitted, FanOutPlan, PendingPersist, Persist, PlannedDelivery, MESSAGE_ID_PROPERTY};
 pub use validate::Validate;
 
@@ -31,6 +32,8 @@ use tallymq_storage::Store;
 
 use crate::codec::{ProtocolVersion, ReasonCode};
 use crate::message::Message;
+use crate::clock::Clock;
+use crate::moderation::Holds;
 use crate::retained::RetainedStore;
 use crate::rooms::Rooms;
 use crate::router::ClientKey;
@@ -69,13 +72,21 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: &tallymq_config::Config, store: Arc<Store>, retained: Arc<RetainedStore>, rooms: Arc<Rooms>) -> Pipeline {
-        Pipeline {
-            authorize: Authorize::new(config, rooms),
+    /// Builds the stages; fails when moderation is enabled but its runtime or model is missing.
+    pub fn new(
+        config: &tallymq_config::Config,
+        store: Arc<Store>,
+        retained: Arc<RetainedStore>,
+        rooms: Arc<Rooms>,
+        holds: Arc<Holds>,
+        clock: Arc<Clock>,
+    ) -> Result<Pipeline, ModerationSetupError> {
+        Ok(Pipeline {
+            authorize: Authorize::new(config, rooms.clone()),
             validate: Validate::new(config),
-            moderate: Moderate::new(),
+            moderate: Moderate::new(config, store.clone(), rooms, holds, clock)?,
             persist: Persist::new(store, retained),
-        }
+        })
     }
 
     /// Runs authorize -> validate -> moderate -> (plan) -> persist, up to handing the message
@@ -91,8 +102,9 @@ impl Pipeline {
     ) -> Result<PendingPersist, Refusal> {
         self.authorize.publish(client, &message)?;
         self.validate.check(client, &message)?;
-        self.moderate.review(client, &mut message)?;
-        let plan = plan(&message);
-        self.persist.submit(client, message, incoming_packet, plan).await
+        let review = self.moderate.review(client, &mut message).await?;
+        // A held or blocked message is stored for nobody; a release plans it again.
+        let plan = if review.withholds() { FanOutPlan::default() } else { plan(&message) };
+        self.persist.submit(client, message, incoming_packet, plan, review).await
     }
 }

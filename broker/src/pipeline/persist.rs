@@ -16,7 +16,7 @@ use crate::retained::RetainedStore;
 use crate::router::Route;
 use crate::session::Session;
 
-use super::{ClientInfo, Refusal};
+use super::{ClientInfo, Refusal, Review};
 
 /// The user property carrying a client's own message id, used to store resends once.
 pub const MESSAGE_ID_PROPERTY: &str = "msg-id";
@@ -65,6 +65,7 @@ impl Persist {
         message: Message,
         incoming_packet: Option<u16>,
         plan: FanOutPlan,
+        mut review: Review,
     ) -> Result<PendingPersist, Refusal> {
         if message.retain && !message.payload.is_empty() {
             self.retained.check_room(&message.topic).map_err(|full| Refusal::new(ReasonCode::QUOTA_EXCEEDED, full.to_string()))?;
@@ -95,9 +96,11 @@ impl Persist {
             dedup: message_id.map(|id| (client_id.clone(), id)),
             incoming: incoming_packet.map(|packet_id| (client_id, packet_id)),
             deliveries,
+            hold: review.hold,
+            extra: std::mem::take(&mut review.extra),
         };
         let append = self.store.submit(append).await.map_err(unavailable)?;
-        Ok(PendingPersist { append, message, plan, retained: self.retained.clone() })
+        Ok(PendingPersist { append, message, plan, retained: self.retained.clone(), review })
     }
 }
 
@@ -111,12 +114,14 @@ pub struct PendingPersist {
     message: Message,
     plan: FanOutPlan,
     retained: Arc<RetainedStore>,
+    review: Review,
 }
 
 impl PendingPersist {
-    /// Waits for the commit: the message is durable (or refused) when this returns.
-    pub async fn complete(self) -> Result<Admitted, Refusal> {
-        let PendingPersist { append, mut message, plan, retained } = self;
+    /// Waits for the commit: the message is durable (or refused) when this returns. The
+    /// review says what moderation still has to do (`Broker::complete` does it).
+    pub async fn complete(self) -> Result<(Admitted, Review), Refusal> {
+        let PendingPersist { append, mut message, plan, retained, review } = self;
         match append.wait().await.map_err(unavailable)? {
             Appended::Stored { sequence, .. } => {
                 message.sequence = sequence;
@@ -126,9 +131,9 @@ impl PendingPersist {
                     // the bound by their number at most.
                     retained.apply(&message);
                 }
-                Ok(Admitted::Stored { message, plan })
+                Ok((Admitted::Stored { message, plan }, review))
             }
-            Appended::Duplicate(first) => Ok(Admitted::Duplicate { sequence: first.sequence }),
+            Appended::Duplicate(first) => Ok((Admitted::Duplicate { sequence: first.sequence }, review)),
         }
     }
 }

@@ -16,8 +16,6 @@ pub const MAX_USER_ID_LEN: usize = 256;
 pub const MAX_CONTACT_WINDOWS: usize = 32;
 /// Most minutes a week a borrower may block contact (28 hours).
 pub const MAX_BLOCKED_MINUTES_PER_WEEK: u32 = 28 * 60;
-/// Highest annual interest rate the law allows, in hundredths of a percent (20 %).
-pub const MAX_INTEREST_BP: u32 = 2_000;
 /// Digits of a principal amount before the decimal point.
 const MAX_AMOUNT_DIGITS: usize = 20;
 /// Digits of a principal amount after the decimal point.
@@ -126,39 +124,19 @@ pub fn weekday_names(days: u8) -> Vec<&'static str> {
 }
 
 /// An annual interest rate in percent as decimal text with at most two decimals ("12.5"),
-/// as hundredths of a percent; above the legal maximum of 20 % it is refused.
+/// as hundredths of a percent; above the legal maximum of 20 % it is refused. The rule is the
+/// detector's (`tallymq_ai_filter::parse_annual_rate`), shared with auction bids.
 pub fn interest_rate(text: &str) -> Result<u32, String> {
-    let bad = || format!("must be a percentage written as a decimal number with at most two decimals, got {text:?}");
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |part: &str| !part.is_empty() && part.len() <= 3 && part.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (text.contains('.') && !(digits(fraction) && fraction.len() <= 2)) {
-        return Err(bad());
-    }
-    let whole: u32 = whole.parse().map_err(|_| bad())?;
-    let hundredths: u32 = match fraction.len() {
-        0 => 0,
-        1 => fraction.parse::<u32>().map_err(|_| bad())? * 10,
-        _ => fraction.parse().map_err(|_| bad())?,
-    };
-    let bp = whole * 100 + hundredths;
-    if bp > MAX_INTEREST_BP {
-        return Err(format!(
-            "{text}% a year is above the legal maximum of 20% a year (Interest Limitation Act); such a loan cannot be recorded"
-        ));
-    }
-    Ok(bp)
+    tallymq_ai_filter::parse_annual_rate(text).map_err(|error| match error {
+        tallymq_ai_filter::RateError::AboveLegalMaximum(_) => format!("{error}; such a loan cannot be recorded"),
+        malformed => malformed.to_string(),
+    })
 }
 
 /// Hundredths of a percent as the shortest decimal text ("12.5", "20", "0.05").
 pub fn format_interest_rate(bp: u32) -> String {
-    let (whole, fraction) = (bp / 100, bp % 100);
-    match fraction {
-        0 => whole.to_string(),
-        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
-        f => format!("{whole}.{f:02}"),
-    }
+    tallymq_ai_filter::AnnualRate(bp).to_string()
 }
-
 /// A non-negative amount as decimal text: no sign, no exponent, no leading zeros, at most
 /// 20 digits before and 3 after the point.
 pub fn amount(text: &str) -> Result<(), String> {
