@@ -91,7 +91,6 @@ import math
 import random
 import re
 import sys
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -1465,74 +1464,10 @@ def tidy(text):
 
 # --- normalization (FEATURES.md §1), to count what the model will actually see ---------------
 
-_WS = set(chr(c) for c in range(0x09, 0x0E)) | {" ", "\u0085", "\u1680", "\u2028", "\u2029"}
-_INVISIBLE = set()
-for _lo, _hi in ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
-                 (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
-                 (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
-                 (0xFFA0, 0xFFA0)):
-    _INVISIBLE.update(chr(c) for c in range(_lo, _hi + 1))
-_SEP = _WS | set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") | {"\u00b7", "\u2022", "\u2027", "\u30fb"}
-_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
-
-
-def _is_hangul(ch):
-    c = ord(ch)
-    return 0xAC00 <= c <= 0xD7A3 or 0x3131 <= c <= 0x318E
-
-
-def _is_latin(ch):
-    return "a" <= ch <= "z"
-
-
-def normalized(text):
-    """The normalized text of FEATURES.md §1 (used only to count distinct model inputs).
-
-    NFKC is applied between compatibility jamo, which stay as they are: plain NFKC would turn
-    `ㅋㅋ` into conjoining jamo outside the Hangul class, against the page's own examples.
-    """
-    t = "".join(
-        piece if piece and 0x3131 <= ord(piece[0]) <= 0x318E else unicodedata.normalize("NFKC", piece)
-        for piece in re.split("([\u3131-\u318e])", text[:1000])
-    )
-    t = "".join(ch for ch in t if ch not in _INVISIBLE).lower()
-    t = "".join(
-        _LEET[ch] if ch in _LEET and k + 1 < len(t) and _is_latin(t[k + 1])
-        and (k == 0 or _is_latin(t[k - 1]) or t[k - 1] in _WS) else ch
-        for k, ch in enumerate(t)
-    )
-    run_len = [0] * len(t)
-    k = 0
-    while k < len(t):
-        if _is_hangul(t[k]):
-            e = k
-            while e < len(t) and _is_hangul(t[e]):
-                e += 1
-            for j in range(k, e):
-                run_len[j] = e - k
-            k = e
-        else:
-            k += 1
-    out = []
-    k = 0
-    while k < len(t):
-        if t[k] not in _SEP:
-            out.append(t[k])
-            k += 1
-            continue
-        e = k
-        while e < len(t) and t[e] in _SEP:
-            e += 1
-        run = t[k:e]
-        drop = False
-        if k > 0 and e < len(t) and _is_hangul(t[k - 1]) and _is_hangul(t[e]):
-            drop = any(ch not in _WS for ch in run) or run_len[k - 1] == 1 or run_len[e] == 1
-        if not drop:
-            out.append(run)
-        k = e
-    t = "".join(out)
-    t = re.sub("[" + "".join(sorted(_WS)) + "]+", " ", t).strip()
-    return re.sub(r"(.)\1\1+", r"\1\1", t, flags=re.S)
+# The training code's own implementation (standard library only), checked against the golden
+# vectors that the Rust side passes too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from features import normalize as normalized  # noqa: E402
 
 
 # --- obfuscation -----------------------------------------------------------------------------
