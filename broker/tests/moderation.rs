@@ -416,3 +416,53 @@ async fn a_resent_message_is_one_contact() {
     }
     assert_eq!(lee.publish_acked(with_id(30, "m-7")).await.reason, ReasonCode::QUOTA_EXCEEDED);
 }
+
+/// A model that loads but fails at run time (its weight table is 2 rows long).
+fn failing_model() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moderation/failing.onnx")
+}
+
+#[tokio::test]
+async fn when_the_model_fails_open_delivers_with_the_failure_stored_and_the_rules_still_apply() {
+    let broker = moderated(LoanState::Overdue, "2026-11-01", |config| {
+        config.moderation.model = failing_model();
+        config.moderation.on_failure = tallymq_config::OnFailure::Open;
+    })
+    .await;
+    let core = broker.server.broker.clone();
+    core.set_clock(kst(2026, 11, 21, 12, 0));
+    let mut lee = member(&broker, ProtocolVersion::V5, LENDER, false).await;
+    let mut kim = member(&broker, ProtocolVersion::V5, BORROWER, true).await;
+
+    assert_eq!(send(&mut lee, 10, INSULT).await.0, ReasonCode::SUCCESS);
+    let delivered = receive_on(&mut kim, TOPIC).await;
+    assert_eq!(property(&delivered, "moderation"), Some("allow"));
+    assert!(property(&delivered, "moderation-failure").is_some(), "{delivered:?}");
+    assert_eq!(property(&delivered, "moderation-scores"), None);
+    assert_eq!(core.pipeline.moderate.failures(), 1);
+
+    // The night window is a rule, not a score: it holds even without the model.
+    core.set_clock(kst(2026, 11, 21, 22, 0));
+    assert_eq!(send(&mut lee, 11, CLEAN).await.0, ReasonCode::SUCCESS);
+    let held = json(&receive_on(&mut lee, &format!("user/{LENDER}/notices")).await);
+    assert_eq!(held["type"], "moderation_held");
+    assert_eq!(core.holds.len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_model_fails_closed_refuses_and_stores_nothing() {
+    let broker = moderated(LoanState::Active, "2099-01-01", |config| {
+        config.moderation.model = failing_model();
+        config.moderation.on_failure = tallymq_config::OnFailure::Closed;
+    })
+    .await;
+    let mut lee = member(&broker, ProtocolVersion::V5, LENDER, false).await;
+    let mut kim = member(&broker, ProtocolVersion::V5, BORROWER, true).await;
+
+    let (reason, why) = send(&mut lee, 10, CLEAN).await;
+    assert_eq!(reason, ReasonCode::UNSPECIFIED_ERROR);
+    assert!(why.unwrap_or_default().contains("send it again"));
+    kim.nothing_pending().await;
+    assert!(broker.server.broker.store.read_after(TOPIC, 0, 10).expect("read").is_empty());
+    assert_eq!(broker.server.broker.pipeline.moderate.failures(), 1);
+}
