@@ -167,8 +167,9 @@ pub(crate) const DOCS: &[(&str, &str)] = &[
     ),
     (
         "moderation.model",
-        "The ONNX model file, with its metadata (same name, .json) beside it. Empty:\n\
-         the model built into tallymq. A missing or invalid file stops start-up.",
+        "The ONNX model file, with its metadata beside it (the same name ending in\n\
+         .json, or model.json). Empty: the model built into tallymq. A missing or\n\
+         invalid file stops start-up.",
     ),
     (
         "moderation.runtime_library",
