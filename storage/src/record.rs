@@ -149,7 +149,7 @@ pub struct DedupEntry {
 }
 
 /// A message moderation holds back from delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HoldRecord {
     /// When a rule releases it (milliseconds since the epoch); `None`: held for review.
     pub release_at_ms: Option<u64>,

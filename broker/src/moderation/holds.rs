@@ -28,19 +28,13 @@ struct Due {
     at_ms: u64,
     topic: Arc<str>,
     sequence: u64,
-    release: bool,
-    hold: Hold,
+    hold: HoldRecord,
 }
 
-/// The stored hold, orderable for the set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Hold {
-    release_at_ms: Option<u64>,
-    expires_at_ms: u64,
+/// Whether a hold ends in a release (a rule's time before the expiry) rather than an expiry.
+fn releases(hold: &HoldRecord) -> bool {
+    hold.release_at_ms.is_some_and(|at| at < hold.expires_at_ms)
 }
-
-/// Holds at most this many at once when the caller gives no limit (tests).
-const DEFAULT_MAX: usize = 100_000;
 
 pub struct Holds {
     due: Mutex<BTreeSet<Due>>,
@@ -48,12 +42,6 @@ pub struct Holds {
     max: usize,
     released: AtomicU64,
     expired: AtomicU64,
-}
-
-impl Default for Holds {
-    fn default() -> Self {
-        Holds::new(DEFAULT_MAX)
-    }
 }
 
 impl Holds {
@@ -83,12 +71,11 @@ impl Holds {
     /// Schedules a stored message's hold: release at `release_at_ms` if it comes before the
     /// expiry, otherwise expire.
     pub fn schedule(&self, topic: Arc<str>, sequence: u64, hold: HoldRecord) {
-        let (at_ms, release) = match hold.release_at_ms {
-            Some(at) if at < hold.expires_at_ms => (at, true),
-            _ => (hold.expires_at_ms, false),
+        let at_ms = match hold.release_at_ms {
+            Some(at) if releases(&hold) => at,
+            _ => hold.expires_at_ms,
         };
-        let hold = Hold { release_at_ms: hold.release_at_ms, expires_at_ms: hold.expires_at_ms };
-        self.due.lock().insert(Due { at_ms, topic, sequence, release, hold });
+        self.due.lock().insert(Due { at_ms, topic, sequence, hold });
         self.wake.notify_one();
     }
 
@@ -120,9 +107,9 @@ impl Holds {
             notified.as_mut().enable();
             let (taken, next) = holds.take_due(strong.clock.now_ms());
             for due in taken {
-                let stored = HoldRecord { release_at_ms: due.hold.release_at_ms, expires_at_ms: due.hold.expires_at_ms, expired: false };
-                strong.settle_hold(&due.topic, due.sequence, due.release, stored).await;
-                if due.release {
+                let release = releases(&due.hold);
+                strong.settle_hold(&due.topic, due.sequence, release, due.hold).await;
+                if release {
                     holds.released.fetch_add(1, Ordering::Relaxed);
                 } else {
                     holds.expired.fetch_add(1, Ordering::Relaxed);
