@@ -100,22 +100,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn moderate(config: Option<&std::path::Path>) -> anyhow::Result<()> {
-    use tallymq_ai_filter::{init_runtime, Classifier, ModelSource};
+    use tallymq::pipeline::{model_source, policy_of, runtime_library};
+    use tallymq_ai_filter::{init_runtime, Classifier};
 
     let config = match config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
     let settings = &config.moderation;
-    let library = (!settings.runtime_library.as_os_str().is_empty()).then_some(settings.runtime_library.as_path());
-    init_runtime(library)?;
-    let source = if settings.model.as_os_str().is_empty() {
-        ModelSource::Embedded
-    } else {
-        ModelSource::File(settings.model.clone())
-    };
-    let mut classifier = Classifier::load(&source)?;
-    let policy = tallymq::pipeline::policy_of(settings, classifier.info());
+    init_runtime(runtime_library(settings))?;
+    let mut classifier = Classifier::load(&model_source(settings))?;
+    let policy = policy_of(settings, classifier.info());
     let input = std::io::stdin().lock();
     let output = std::io::BufWriter::new(std::io::stdout().lock());
     let summary = tallymq_ai_filter::cli::run_moderate(input, output, &mut classifier, &policy).context("moderate")?;

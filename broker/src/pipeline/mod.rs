@@ -24,7 +24,7 @@ mod validate;
 use std::sync::Arc;
 
 pub use authorize::Authorize;
-pub use moderate::{policy_of, Moderate, ModerationSetupError, Notices, Review};
+pub use moderate::{model_source, policy_of, runtime_library, Moderate, ModerationSetupError, Notices, Review};
 pub use persist::{Admitted, FanOutPlan, PendingPersist, Persist, PlannedDelivery, MESSAGE_ID_PROPERTY};
 pub use validate::Validate;
 

@@ -117,15 +117,9 @@ impl Moderate {
         if !settings.enabled {
             return Ok(Moderate::disabled());
         }
-        let library = (!settings.runtime_library.as_os_str().is_empty()).then_some(settings.runtime_library.as_path());
-        tallymq_ai_filter::init_runtime(library)?;
-        let source = if settings.model.as_os_str().is_empty() {
-            ModelSource::Embedded
-        } else {
-            ModelSource::File(settings.model.clone())
-        };
+        tallymq_ai_filter::init_runtime(runtime_library(settings))?;
         let pool = ModerationPool::start(
-            source,
+            model_source(settings),
             PoolConfig {
                 workers: settings.workers as usize,
                 queue_capacity: settings.queue_capacity as usize,
@@ -200,37 +194,32 @@ impl Moderate {
             None => (Decision::Allow, Vec::new()),
         };
 
-        let mut extra = Vec::new();
-        let mut outcome = None;
-        if let Some(record) = room.as_deref() {
-            if let Some(loan) = &record.loan {
-                let unavailable = |error: tallymq_storage::StorageError| {
-                    Refusal::new(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR, format!("message not stored, storage unavailable: {error}"))
-                };
-                // A resend of a stored message (same msg-id) is judged again but counted once.
-                let resend = match message_id(message) {
-                    Some(id) => detector.store.was_stored(&client.client_id, id, crate::message::now_ms()).map_err(unavailable)?,
-                    None => false,
-                };
-                let ledger = detector.ledgers.get(&record.id).map_err(unavailable)?;
-                let mut ledger = ledger.lock();
-                let facts = loan_facts(loan);
-                let judged = evaluate(&RuleInput { now_ms: now, role, loan: Some(&facts), text: &text }, &ledger, &detector.rules);
-                let decision = model_decision.max(judged.decision);
-                if decision == Decision::Hold && !detector.holds.has_room() {
-                    return Err(too_many_held());
-                }
-                if !resend && update_ledger(&mut ledger, role, decision, &judged, now) {
-                    extra.push(ops::put_contacts(&record.id, &*ledger));
-                }
-                outcome = Some(judged);
-            }
-        }
-        let rules_decision = outcome.as_ref().map_or(Decision::Allow, |o| o.decision);
-        let decision = model_decision.max(rules_decision);
-        if decision == Decision::Hold && outcome.is_none() && !detector.holds.has_room() {
+        // The legal rules, for a room with a loan: judged and recorded under the loan's ledger
+        // lock, so two messages of one loan are counted one after the other.
+        let loan = room.as_deref().and_then(|record| Some((record.id.as_str(), record.loan.as_ref()?)));
+        let ledger = match loan {
+            Some((room_id, _)) => Some(detector.ledgers.get(room_id).map_err(storage_unavailable)?),
+            None => None,
+        };
+        let mut ledger = ledger.as_ref().map(|ledger| ledger.lock());
+        let outcome = loan.zip(ledger.as_deref()).map(|((_, loan), ledger)| {
+            let facts = loan_facts(loan);
+            evaluate(&RuleInput { now_ms: now, role, loan: Some(&facts), text: &text }, ledger, &detector.rules)
+        });
+        let decision = model_decision.max(outcome.as_ref().map_or(Decision::Allow, |o| o.decision));
+        if decision == Decision::Hold && !detector.holds.has_room() {
             return Err(too_many_held());
         }
+        let mut extra = Vec::new();
+        if let (Some((room_id, _)), Some(ledger), Some(judged)) = (loan, ledger.as_deref_mut(), &outcome) {
+            // A resend of a stored message (same msg-id) is judged again but counted once; the
+            // store is asked only when the message would change the ledger.
+            if changes_ledger(role, decision, judged) && !detector.was_stored(client, message)? {
+                record_in_ledger(ledger, role, judged, now);
+                extra.push(ops::put_contacts(room_id, &*ledger));
+            }
+        }
+        drop(ledger);
         // A hold by score has no release (it expires); a hold by a rule only waits for the rule.
         let release_at_ms = match (decision, model_decision) {
             (Decision::Hold, Decision::Hold) => None,
@@ -240,7 +229,7 @@ impl Moderate {
         let hits = outcome.as_ref().map(|o| o.hits.as_slice()).unwrap_or_default();
         let verdict = Verdict {
             decision,
-            categories: categories.clone(),
+            categories,
             scores,
             model_version: detector.pool.info().version.clone(),
             rules: hits.iter().map(|hit| hit.rule.as_str()).collect(),
@@ -250,9 +239,9 @@ impl Moderate {
         message.annotations.extend(verdict.annotations());
 
         let mut reasons: Vec<String> = hits.iter().map(|hit| hit.reason.clone()).collect();
-        if !categories.is_empty() {
+        if !verdict.categories.is_empty() {
             let named: Vec<String> = match &verdict.scores {
-                Some(scores) => categories.iter().map(|c| format!("{c} ({:.2})", scores.get(*c))).collect(),
+                Some(scores) => verdict.categories.iter().map(|c| format!("{c} ({:.2})", scores.get(*c))).collect(),
                 None => Vec::new(),
             };
             reasons.push(format!("Flagged by the detector as {}.", named.join(", ")));
@@ -288,6 +277,14 @@ impl Detector {
         }
     }
 
+    /// Whether this client stored a message with the same `msg-id` before (a resend).
+    fn was_stored(&self, client: &ClientInfo, message: &Message) -> Result<bool, Refusal> {
+        match message_id(message) {
+            Some(id) => self.store.was_stored(&client.client_id, id, crate::message::now_ms()).map_err(storage_unavailable),
+            None => Ok(false),
+        }
+    }
+
     /// The strictest decision the scores reach, and the categories that reached a threshold.
     /// A borrower is at most warned for the collection categories: a borrower quoting or
     /// reporting a threat is not the one threatening.
@@ -309,20 +306,27 @@ impl Detector {
     }
 }
 
-/// Records the message in the loan's ledger; true if the ledger changed. A borrower's message
-/// opens the same-day reply allowance; a lender's collection contact counts unless blocked.
-fn update_ledger(ledger: &mut ContactLedger, role: SenderRole, decision: Decision, outcome: &RuleOutcome, now: u64) -> bool {
+/// Whether the message changes the loan's ledger: a borrower's message opens the same-day
+/// reply allowance; a lender's collection contact counts unless blocked.
+fn changes_ledger(role: SenderRole, decision: Decision, outcome: &RuleOutcome) -> bool {
     match role {
-        SenderRole::Borrower => {
-            ledger.record_borrower_message(now);
-            true
-        }
-        SenderRole::Lender if outcome.counts_as_contact && decision < Decision::Block => {
-            ledger.record(outcome, now);
-            true
-        }
-        _ => false,
+        SenderRole::Borrower => true,
+        SenderRole::Lender => outcome.counts_as_contact && decision < Decision::Block,
+        SenderRole::Guarantor | SenderRole::Other => false,
     }
+}
+
+/// Records a message for which [`changes_ledger`] holds.
+fn record_in_ledger(ledger: &mut ContactLedger, role: SenderRole, outcome: &RuleOutcome, now: u64) {
+    if role == SenderRole::Borrower {
+        ledger.record_borrower_message(now);
+    } else {
+        ledger.record(outcome, now);
+    }
+}
+
+fn storage_unavailable(error: tallymq_storage::StorageError) -> Refusal {
+    Refusal::new(ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR, format!("message not stored, storage unavailable: {error}"))
 }
 
 /// The client's own message id (`msg-id` user property), if any.
@@ -390,6 +394,20 @@ fn loan_facts(loan: &LoanRecord) -> LoanFacts {
     }
 }
 
+/// `moderation.runtime_library`, or `None` for `ORT_DYLIB_PATH`.
+pub fn runtime_library(settings: &ModerationConfig) -> Option<&std::path::Path> {
+    (!settings.runtime_library.as_os_str().is_empty()).then_some(settings.runtime_library.as_path())
+}
+
+/// `moderation.model`, or the built-in model when it is empty.
+pub fn model_source(settings: &ModerationConfig) -> ModelSource {
+    if settings.model.as_os_str().is_empty() {
+        ModelSource::Embedded
+    } else {
+        ModelSource::File(settings.model.clone())
+    }
+}
+
 /// The model's recommended thresholds with `moderation.thresholds` applied: what the stage
 /// (and `tallymq moderate`) decides on a score.
 pub fn policy_of(settings: &ModerationConfig, model: &ModelInfo) -> Policy {
@@ -435,6 +453,12 @@ fn rule_policy_of(settings: &ModerationConfig) -> RulePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_knows_the_model_categories_in_order() {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, tallymq_config::MODERATION_CATEGORIES);
+    }
 
     #[test]
     fn text_is_the_json_text_field_or_the_payload() {
