@@ -97,15 +97,12 @@ from pathlib import Path
 SEED = 20250611
 OUT = Path(__file__).resolve().with_name("train_pool.jsonl")
 
-CATEGORIES = (
-    "threat",
-    "disclosure_threat",
-    "false_legal_threat",
-    "coerced_borrowing",
-    "third_party_demand",
-    "insult",
-    "sexual",
-)
+# The training code's categories and normalizer (FEATURES.md §1, standard library only, checked
+# against the golden vectors that the Rust side passes too).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dataset import CATEGORIES  # noqa: E402
+from features import normalize as normalized  # noqa: E402
+
 
 # Minimums the output must meet, checked on exact texts and again after FEATURES.md
 # normalization (which folds "시.발" back into "시발"): a shortfall stops the generator.
@@ -1461,13 +1458,6 @@ def tidy(text):
     text = re.sub(r"[ \t]+", " ", text).strip()
     return text.replace(" .", ".").replace(" ,", ",").replace(" ?", "?")
 
-
-# --- normalization (FEATURES.md §1), to count what the model will actually see ---------------
-
-# The training code's own implementation (standard library only), checked against the golden
-# vectors that the Rust side passes too.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from features import normalize as normalized  # noqa: E402
 
 
 # --- obfuscation -----------------------------------------------------------------------------
