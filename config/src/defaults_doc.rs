@@ -152,6 +152,22 @@ const CORE_DOCS: &[(&str, &str)] = &[
          Range: 1 to 10000000 writes.",
     ),
     (
+        "storage.max_later_writes",
+        "Changes nobody waits for (a delivered message leaving a session's queue,\n\
+         a session's last-seen time) that may wait for the next commit instead of\n\
+         waking the commit path for one of their own; beyond it they go through the\n\
+         write queue. 0: never wait.\n\
+         Range: 0 to 1000000 writes.",
+    ),
+    (
+        "storage.later_writes_delay_ms",
+        "The longest such changes wait for the next commit before they get one of\n\
+         their own, in milliseconds. They are lost if the broker dies meanwhile;\n\
+         each is safe to lose (a delivery is made again, a session keeps its\n\
+         previous record).\n\
+         Range: 1 to 1000 milliseconds.",
+    ),
+    (
         "storage.dedup_window_secs",
         "How long a client message id (the \"msg-id\" user property) is remembered,\n\
          in seconds, so that a resent message is stored once. 604800 is 7 days.\n\

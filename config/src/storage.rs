@@ -79,6 +79,16 @@ pub struct StorageConfig {
     /// Writes waiting for the commit path; when full, writers wait
     /// (backpressure). Range 1..=10_000_000, default 65_536.
     pub write_queue_capacity: u32,
+    /// Changes nobody waits for (a delivered message leaving a session's
+    /// queue, a session's last-seen time) that may wait for the next commit
+    /// instead of waking the commit path for one of their own; beyond it they
+    /// go through the write queue. 0: never wait.
+    /// Range 0..=1_000_000, default 4096.
+    pub max_later_writes: u32,
+    /// The longest, in milliseconds, such changes wait for the next commit
+    /// before they get one of their own (they are lost if the broker dies
+    /// meanwhile; each is safe to lose). Range 1..=1000, default 10.
+    pub later_writes_delay_ms: u32,
     /// How long, in seconds, a client message id (`msg-id` user property) is
     /// remembered so that a resent message is stored once.
     /// Range 60..=315_360_000 (10 years), default 604_800 (7 days).
@@ -104,6 +114,8 @@ impl Default for StorageConfig {
             durability: Durability::default(),
             max_batch_writes: 4096,
             write_queue_capacity: 65_536,
+            max_later_writes: 4096,
+            later_writes_delay_ms: 10,
             dedup_window_secs: 604_800,
             history_max_page: 1000,
             max_cached_topics: 100_000,
@@ -144,6 +156,20 @@ impl StorageConfig {
                 1,
                 10_000_000,
                 "writes",
+            ),
+            RangeCheck::new(
+                "storage.max_later_writes",
+                self.max_later_writes,
+                0,
+                1_000_000,
+                "writes",
+            ),
+            RangeCheck::new(
+                "storage.later_writes_delay_ms",
+                self.later_writes_delay_ms,
+                1,
+                1000,
+                "milliseconds",
             ),
             RangeCheck::new(
                 "storage.dedup_window_secs",
@@ -455,6 +481,8 @@ mod tests {
             durability: Durability::None,
             max_batch_writes: 1,
             write_queue_capacity: 10_000_000,
+            max_later_writes: 0,
+            later_writes_delay_ms: 1000,
             dedup_window_secs: 60,
             history_max_page: 100_000,
             max_cached_topics: 1,

@@ -6,6 +6,9 @@
 //! publishers waiting together cost one fsync, and a reply means the write is durable (per
 //! the configured durability).
 //!
+//! Changes nobody waits for (`Store::apply_later`) do not come through the queue: they wait
+//! in [`LaterWrites`] and join the next batch, ahead of any queued write sent after them.
+//!
 //! Sequence numbers and hash links are assigned here, by the only thread that appends to
 //! topic logs, so they are gapless and follow commit order. A failed write assigns nothing:
 //! the batch's topic heads are discarded and every waiter gets the error.
@@ -20,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::chain;
 use crate::error::StorageError;
 use crate::keys;
+use crate::later::LaterWrites;
 use crate::record::{self, DedupEntry, HoldRecord, MessageRecord, QueueEntry, TopicHead};
 
 /// A message to append to its topic log, with everything that must become durable with it.
@@ -78,6 +82,14 @@ type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
 pub(crate) enum Request {
     Append(Box<Append>, Reply<Appended>),
     Ops(Vec<Op>, Option<Reply<()>>),
+    /// Commit the changes waiting in [`LaterWrites`].
+    Wake,
+}
+
+/// A request with its place in the order shared with waiting changes.
+pub(crate) struct Queued {
+    pub ticket: u64,
+    pub request: Request,
 }
 
 /// Settings of the writer thread.
@@ -94,8 +106,9 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// The writer thread's loop; returns when every sender is gone.
-pub(crate) fn run(db: Arc<DB>, mut requests: mpsc::Receiver<Request>, settings: CommitSettings) {
+/// The writer thread's loop; returns when every sender is gone, after committing the
+/// changes still waiting.
+pub(crate) fn run(db: Arc<DB>, mut requests: mpsc::Receiver<Queued>, settings: CommitSettings, later: Arc<LaterWrites>) {
     let mut writer = Writer { db, settings, heads: HashMap::new(), failures: FailureLog::default() };
     let mut pending = Vec::new();
     while let Some(first) = requests.blocking_recv() {
@@ -106,8 +119,10 @@ pub(crate) fn run(db: Arc<DB>, mut requests: mpsc::Receiver<Request>, settings: 
                 Err(_) => break,
             }
         }
-        writer.commit(&mut pending);
+        // Taken after the requests: a change made before any of them was sent is here.
+        writer.commit(&mut pending, later.take());
     }
+    writer.commit(&mut pending, later.take());
 }
 
 struct Writer {
@@ -124,7 +139,9 @@ enum Outcome {
 }
 
 impl Writer {
-    fn commit(&mut self, pending: &mut Vec<Request>) {
+    /// Commits `pending` and the waiting changes `later` (in ticket order) as one batch; each
+    /// waiting change is staged ahead of the requests with later tickets.
+    fn commit(&mut self, pending: &mut Vec<Queued>, later: Vec<(u64, Vec<Op>)>) {
         let mut batch = WriteBatch::default();
         let mut batch_heads: HashMap<String, TopicHead> = HashMap::new();
         let mut batch_dedup: HashMap<Vec<u8>, DedupEntry> = HashMap::new();
@@ -132,7 +149,14 @@ impl Writer {
         let timestamp_ms = now_ms();
         let mut failed: Option<StorageError> = None;
 
-        for request in pending.drain(..) {
+        let later_writes = later.len();
+        let mut later = later.into_iter().peekable();
+        for Queued { ticket, request } in pending.drain(..) {
+            while let Some((_, ops)) = later.next_if(|(waiting, _)| *waiting < ticket) {
+                if let Err(error) = self.stage_ops(ops, &mut batch) {
+                    failed.get_or_insert(error);
+                }
+            }
             match request {
                 Request::Append(append, reply) => {
                     match self.stage_append(*append, timestamp_ms, &mut batch, &mut batch_heads, &mut batch_dedup) {
@@ -148,6 +172,12 @@ impl Writer {
                     }
                     outcomes.push(Outcome::Applied(reply));
                 }
+                Request::Wake => {}
+            }
+        }
+        for (_, ops) in later {
+            if let Err(error) = self.stage_ops(ops, &mut batch) {
+                failed.get_or_insert(error);
             }
         }
 
@@ -176,7 +206,7 @@ impl Writer {
                 }
             }
             Err(error) => {
-                self.failures.failed(&error, outcomes.len());
+                self.failures.failed(&error, outcomes.len() + later_writes);
                 // Every waiter gets the failure's text once, not wrapped in a second prefix.
                 let text = match &error {
                     StorageError::Write(text) => text.clone(),

@@ -15,6 +15,7 @@ mod error;
 pub mod keys;
 pub mod record;
 mod retention;
+mod later;
 mod store;
 
 pub use chain::{BrokenLink, Problem, VerifyReport};

@@ -11,9 +11,10 @@ use tallymq_config::{Durability, StorageConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::{BrokenLink, ChainWalker, Problem, VerifyReport};
-use crate::commit::{self, Append, Appended, CommitSettings, Op, Request};
+use crate::commit::{self, Append, Appended, CommitSettings, Op, Queued, Request};
 use crate::error::StorageError;
 use crate::keys;
+use crate::later::{self, Deferral, LaterWrites};
 use crate::record::{self, HoldRecord, QueueEntry, RoomRecord, SessionRecord, StoredMessage, TopicHead};
 use crate::retention::Retention;
 
@@ -62,7 +63,8 @@ pub struct Recovered {
 pub struct Store {
     db: Arc<DB>,
     path: PathBuf,
-    requests: Mutex<Option<mpsc::Sender<Request>>>,
+    requests: Mutex<Option<mpsc::Sender<Queued>>>,
+    later: Arc<LaterWrites>,
     writer: Mutex<Option<JoinHandle<()>>>,
     retention: Arc<Retention>,
     history_max_page: usize,
@@ -128,16 +130,22 @@ impl Store {
             unawaited_write_options,
         };
         let (sender, receiver) = mpsc::channel(config.write_queue_capacity as usize);
+        let later = Arc::new(LaterWrites::new(
+            config.max_later_writes as usize,
+            Duration::from_millis(u64::from(config.later_writes_delay_ms)),
+        ));
         let writer_db = db.clone();
+        let writer_later = later.clone();
         let writer = std::thread::Builder::new()
             .name("tallymq-commit".into())
-            .spawn(move || commit::run(writer_db, receiver, settings))
+            .spawn(move || commit::run(writer_db, receiver, settings, writer_later))
             .map_err(|e| StorageError::Open { path: path.clone(), reason: e.to_string() })?;
         tracing::info!(path = %path.display(), durability = ?config.durability, "storage opened");
         Ok(Store {
             db,
             path,
             requests: Mutex::new(Some(sender)),
+            later,
             writer: Mutex::new(Some(writer)),
             retention,
             history_max_page: config.history_max_page as usize,
@@ -149,8 +157,15 @@ impl Store {
         &self.path
     }
 
-    fn sender(&self) -> Result<mpsc::Sender<Request>, StorageError> {
+    fn sender(&self) -> Result<mpsc::Sender<Queued>, StorageError> {
         self.requests.lock().as_ref().cloned().ok_or(StorageError::Closed)
+    }
+
+    /// Sends `request` to the commit path, waiting while its queue is full.
+    async fn send(&self, request: Request) -> Result<(), StorageError> {
+        let sender = self.sender()?;
+        let queued = Queued { ticket: self.later.ticket(), request };
+        sender.send(queued).await.map_err(|_| StorageError::Closed)
     }
 
     /// Appends a message to its topic log; returns once it is durable.
@@ -162,24 +177,37 @@ impl Store {
     /// Appends are committed in the order they are submitted.
     pub async fn submit(&self, append: Append) -> Result<PendingAppend, StorageError> {
         let (reply, answer) = oneshot::channel();
-        self.sender()?.send(Request::Append(Box::new(append), reply)).await.map_err(|_| StorageError::Closed)?;
+        self.send(Request::Append(Box::new(append), reply)).await?;
         Ok(PendingAppend(answer))
     }
 
     /// Applies changes; returns once they are durable.
     pub async fn apply(&self, ops: Vec<Op>) -> Result<(), StorageError> {
         let (reply, answer) = oneshot::channel();
-        self.sender()?.send(Request::Ops(ops, Some(reply))).await.map_err(|_| StorageError::Closed)?;
+        self.send(Request::Ops(ops, Some(reply))).await?;
         answer.await.map_err(|_| StorageError::Closed)?
     }
 
-    /// Queues changes for the next commit without waiting for it (waits only while the
-    /// commit queue is full). Failures are logged by the commit path.
+    /// Keeps changes for the next commit without waiting for it: they join the next batch,
+    /// or get one of their own after `storage.later_writes_delay_ms` (see [`LaterWrites`]).
+    /// Not synced, and lost if the process dies before that commit: only for changes that
+    /// are safe to lose. Waits only when `storage.max_later_writes` are waiting and the
+    /// commit queue is full. Failures are logged by the commit path.
     pub async fn apply_later(&self, ops: Vec<Op>) -> Result<(), StorageError> {
-        self.sender()?.send(Request::Ops(ops, None)).await.map_err(|_| StorageError::Closed)
+        let Some(sender) = self.requests.lock().as_ref().map(mpsc::Sender::downgrade) else {
+            return Err(StorageError::Closed);
+        };
+        match self.later.defer(ops) {
+            Deferral::Waiting => Ok(()),
+            Deferral::StartTimer(delay) => {
+                later::start_timer(self.later.clone(), sender, delay);
+                Ok(())
+            }
+            Deferral::Full(ops) => self.send(Request::Ops(ops, None)).await,
+        }
     }
 
-    /// Stops the commit path after the writes already queued, and waits for it.
+    /// Stops the commit path after the writes already queued or waiting, and waits for it.
     pub fn close(&self) {
         self.requests.lock().take();
         if let Some(writer) = self.writer.lock().take() {

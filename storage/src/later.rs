@@ -1,0 +1,149 @@
+//! Writes nobody waits for ride along with the next commit.
+//!
+//! `Store::apply_later` changes (a delivered message leaving a session's queue, a session's
+//! last-seen time) need no sync and no reply. Sent one by one, each would wake the commit
+//! thread for a batch of its own: at human chat rates that is one more thread hand-off per
+//! message. Instead they wait here and the commit thread takes them into its next batch,
+//! which at such rates is the next message's. If no batch comes within
+//! `storage.later_writes_delay_ms`, a timer wakes the commit thread for them; past
+//! `storage.max_later_writes` changes, `apply_later` sends its changes through the queue as
+//! before, waiting while it is full.
+//!
+//! Order: every write through the queue and every waiting change takes a ticket from one
+//! counter, and the commit thread stages waiting changes before any queued write with a later
+//! ticket. A change made before a write was sent is therefore committed before it (or with
+//! it, ahead of it in the batch), exactly as if it had gone through the queue.
+//!
+//! What is lost with them: changes still waiting when the process dies (at most the delay's
+//! worth), where before they were in the operating system's copy of the log. Each is safe
+//! to lose, as an unsynced write always was on power loss: a finished delivery is delivered
+//! again (QoS 1 allows duplicates; QoS 2 resends only PUBREL), a session's record keeps its
+//! previous state.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use crate::commit::{Op, Queued, Request};
+
+/// Changes waiting for the next commit, in ticket order.
+pub(crate) struct LaterWrites {
+    waiting: Mutex<Waiting>,
+    tickets: AtomicU64,
+    max_ops: usize,
+    delay: Duration,
+}
+
+#[derive(Default)]
+struct Waiting {
+    changes: Vec<(u64, Vec<Op>)>,
+    ops: usize,
+    /// A timer will wake the commit thread; no other is started meanwhile.
+    timer_running: bool,
+}
+
+/// What `apply_later` should do with its changes.
+pub(crate) enum Deferral {
+    /// They wait; nothing else to do.
+    Waiting,
+    /// They wait; start the timer that wakes the commit thread after the delay.
+    StartTimer(Duration),
+    /// Too many are waiting: send these through the queue.
+    Full(Vec<Op>),
+}
+
+impl LaterWrites {
+    pub(crate) fn new(max_ops: usize, delay: Duration) -> LaterWrites {
+        LaterWrites { waiting: Mutex::new(Waiting::default()), tickets: AtomicU64::new(0), max_ops, delay }
+    }
+
+    /// The ticket of a write about to be sent through the queue.
+    pub(crate) fn ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Keeps `ops` for the next commit, unless `storage.max_later_writes` are waiting.
+    pub(crate) fn defer(&self, ops: Vec<Op>) -> Deferral {
+        let mut waiting = self.waiting.lock();
+        if waiting.ops + ops.len() > self.max_ops {
+            return Deferral::Full(ops);
+        }
+        // Taken under the lock, so waiting changes stay in ticket order.
+        let ticket = self.ticket();
+        waiting.ops += ops.len();
+        waiting.changes.push((ticket, ops));
+        if waiting.timer_running {
+            Deferral::Waiting
+        } else {
+            waiting.timer_running = true;
+            Deferral::StartTimer(self.delay)
+        }
+    }
+
+    /// Everything waiting, oldest ticket first; for the commit thread's next batch.
+    pub(crate) fn take(&self) -> Vec<(u64, Vec<Op>)> {
+        let mut waiting = self.waiting.lock();
+        waiting.ops = 0;
+        std::mem::take(&mut waiting.changes)
+    }
+
+    /// The timer has fired: whether changes still wait for a commit.
+    fn timer_fired(&self) -> bool {
+        let mut waiting = self.waiting.lock();
+        waiting.timer_running = false;
+        !waiting.changes.is_empty()
+    }
+}
+
+/// After `delay`, wakes the commit thread if changes still wait. Holds the queue only weakly,
+/// so a store that is closing is not kept open by its timer.
+pub(crate) fn start_timer(later: std::sync::Arc<LaterWrites>, queue: mpsc::WeakSender<Queued>, delay: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        if later.timer_fired() {
+            if let Some(queue) = queue.upgrade() {
+                // A full queue means the commit thread is busy and takes them with its next batch.
+                let _ = queue.try_send(Queued { ticket: later.ticket(), request: Request::Wake });
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(n: u8) -> Op {
+        Op::Delete { cf: "queue", key: vec![n] }
+    }
+
+    #[test]
+    fn one_timer_at_a_time_and_a_bound() {
+        let later = LaterWrites::new(3, Duration::from_millis(5));
+        assert!(matches!(later.defer(vec![op(1)]), Deferral::StartTimer(_)));
+        assert!(matches!(later.defer(vec![op(2)]), Deferral::Waiting));
+        assert!(matches!(later.defer(vec![op(3), op(4)]), Deferral::Full(ops) if ops.len() == 2));
+        assert!(matches!(later.defer(vec![op(3)]), Deferral::Waiting));
+        let taken = later.take();
+        assert_eq!(taken.len(), 3);
+        assert!(taken.windows(2).all(|pair| pair[0].0 < pair[1].0), "ticket order");
+        // Room again after the commit thread took them; the timer is still running.
+        assert!(matches!(later.defer(vec![op(5), op(6), op(7)]), Deferral::Waiting));
+        assert!(later.timer_fired());
+        assert!(matches!(later.defer(vec![]), Deferral::StartTimer(_)));
+        later.take();
+        assert!(!later.timer_fired());
+    }
+
+    #[test]
+    fn tickets_of_queued_writes_and_waiting_changes_share_one_order() {
+        let later = LaterWrites::new(10, Duration::from_millis(5));
+        let before = later.ticket();
+        later.defer(vec![op(1)]);
+        let after = later.ticket();
+        let taken = later.take();
+        assert!(before < taken[0].0 && taken[0].0 < after);
+    }
+}
