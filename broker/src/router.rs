@@ -42,16 +42,30 @@ struct SharedGroup {
     next: AtomicUsize,
 }
 
+/// One level of the trie.
+///
+/// Most nodes are leaves with a subscriber or two (a user's inbox, a loan room), and a node
+/// lives in its parent's hash table, which keeps spare room for about as many nodes again.
+/// So what few nodes have, children and shared groups, is boxed and made when first needed:
+/// a leaf's node is its subscribers and two empty pointers.
 #[derive(Default)]
 struct Node {
-    children: HashMap<Box<str>, Node>,
+    children: Option<Box<HashMap<Box<str>, Node>>>,
     subscribers: SmallMap<ClientKey, Subscription>,
-    shared: HashMap<Box<str>, SharedGroup>,
+    shared: Option<Box<HashMap<Box<str>, SharedGroup>>>,
 }
 
 impl Node {
     fn is_empty(&self) -> bool {
-        self.children.is_empty() && self.subscribers.is_empty() && self.shared.is_empty()
+        self.children.is_none() && self.subscribers.is_empty() && self.shared.is_none()
+    }
+
+    fn child(&self, level: &str) -> Option<&Node> {
+        self.children.as_ref()?.get(level)
+    }
+
+    fn shared_groups(&self) -> impl Iterator<Item = &SharedGroup> {
+        self.shared.iter().flat_map(|shared| shared.values())
     }
 }
 
@@ -82,12 +96,12 @@ impl Router {
         let mut root = self.root.write();
         let mut node = &mut *root;
         for level in filter.split('/') {
-            node = node.children.entry(level.into()).or_default();
+            node = node.children.get_or_insert_default().entry(level.into()).or_default();
         }
         let existed = match group {
             None => node.subscribers.insert(client.clone(), sub).is_some(),
             Some(group) => {
-                let members = &mut node.shared.entry(group.into()).or_default().members;
+                let members = &mut node.shared.get_or_insert_default().entry(group.into()).or_default().members;
                 match members.iter_mut().find(|(member, _)| member == client) {
                     Some(slot) => {
                         slot.1 = sub;
@@ -189,11 +203,11 @@ fn collect<'a>(
 ) {
     let mut take = |n: &'a Node| {
         direct.extend(n.subscribers.iter());
-        groups.extend(n.shared.values());
+        groups.extend(n.shared_groups());
     };
     if !skip_wildcards {
         // `#` matches this level and everything below, including the parent level itself.
-        if let Some(hash) = node.children.get("#") {
+        if let Some(hash) = node.child("#") {
             take(hash);
         }
     }
@@ -201,11 +215,11 @@ fn collect<'a>(
         take(node);
         return;
     };
-    if let Some(child) = node.children.get(*first) {
+    if let Some(child) = node.child(first) {
         collect(child, rest, false, direct, groups);
     }
     if !skip_wildcards {
-        if let Some(plus) = node.children.get("+") {
+        if let Some(plus) = node.child("+") {
             collect(plus, rest, false, direct, groups);
         }
     }
@@ -226,21 +240,29 @@ fn remove(node: &mut Node, levels: &[&str], client: &str, group: Option<&str>) -
         return match group {
             None => node.subscribers.remove(client).is_some(),
             Some(group) => {
-                let Some(shared) = node.shared.get_mut(group) else { return false };
+                let Some(groups) = node.shared.as_mut() else { return false };
+                let Some(shared) = groups.get_mut(group) else { return false };
                 let before = shared.members.len();
                 shared.members.retain(|(member, _)| &**member != client);
                 let removed = shared.members.len() != before;
                 if shared.members.is_empty() {
-                    node.shared.remove(group);
+                    groups.remove(group);
+                    if groups.is_empty() {
+                        node.shared = None;
+                    }
                 }
                 removed
             }
         };
     };
-    let Some(child) = node.children.get_mut(*first) else { return false };
+    let Some(children) = node.children.as_mut() else { return false };
+    let Some(child) = children.get_mut(*first) else { return false };
     let removed = remove(child, rest, client, group);
     if child.is_empty() {
-        node.children.remove(*first);
+        children.remove(*first);
+        if children.is_empty() {
+            node.children = None;
+        }
     }
     removed
 }
@@ -354,6 +376,23 @@ mod tests {
         assert!(router.unsubscribe("a", Some("g"), "x/#"));
         assert!(router.is_empty());
         assert!(router.root.read().is_empty());
+    }
+
+    #[test]
+    fn a_leaf_is_its_subscribers_and_two_pointers() {
+        // A node is stored in its parent's hash table, spare room included: its size counts
+        // about twice for every topic with subscribers.
+        assert_eq!(std::mem::size_of::<Node>(), std::mem::size_of::<SmallMap<ClientKey, Subscription>>() + 16);
+        let router = Router::new();
+        router.subscribe(&key("a"), None, "inbox/a", sub(QoS::AtLeastOnce));
+        let root = router.root.read();
+        let leaf = root.child("inbox").and_then(|inbox| inbox.child("a")).expect("the leaf");
+        assert!(leaf.children.is_none() && leaf.shared.is_none());
+        drop(root);
+        router.subscribe(&key("b"), Some("g"), "inbox/a", sub(QoS::AtLeastOnce));
+        assert!(router.unsubscribe("b", Some("g"), "inbox/a"));
+        let root = router.root.read();
+        assert!(root.child("inbox").and_then(|inbox| inbox.child("a")).is_some_and(|leaf| leaf.shared.is_none()));
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub const FEW: usize = 8;
 #[derive(Debug, Clone)]
 pub enum SmallMap<K, V> {
     Few(Vec<(K, V)>),
-    Many(HashMap<K, V>),
+    /// Boxed: the map is then as small as the vector (a trie node and a session carry one).
+    Many(Box<HashMap<K, V>>),
 }
 
 impl<K, V> Default for SmallMap<K, V> {
@@ -78,7 +79,7 @@ impl<K: Hash + Eq, V> SmallMap<K, V> {
                 let mut map: HashMap<K, V> = HashMap::with_capacity_and_hasher(FEW * 2, Default::default());
                 map.extend(entries.drain(..));
                 map.insert(key, value);
-                *self = SmallMap::Many(map);
+                *self = SmallMap::Many(Box::new(map));
                 None
             }
             SmallMap::Many(map) => map.insert(key, value),
@@ -156,7 +157,7 @@ impl<K, V> IntoIterator for SmallMap<K, V> {
     fn into_iter(self) -> IntoIter<K, V> {
         match self {
             SmallMap::Few(entries) => IntoIter::Few(entries.into_iter()),
-            SmallMap::Many(map) => IntoIter::Many(map.into_iter()),
+            SmallMap::Many(map) => IntoIter::Many((*map).into_iter()),
         }
     }
 }
@@ -215,6 +216,8 @@ mod tests {
         }
         assert!(matches!(&map, SmallMap::Many(_)));
         assert_eq!(map.get(&5), Some(&5));
+        // The hash table is boxed, so the map itself is no larger than its vector.
+        assert_eq!(std::mem::size_of::<SmallMap<u32, u64>>(), std::mem::size_of::<Vec<(u32, u64)>>());
         map.remove(&1);
         map.remove(&2);
         assert_eq!(map.len(), FEW - 1);
