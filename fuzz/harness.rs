@@ -16,7 +16,6 @@ use bytes::BytesMut;
 use tallymq::broker::Broker;
 use tallymq::codec::{decode, encode, Packet, ProtocolVersion, ReasonCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
 
 // ---------------------------------------------------------------------------------------------
 // packet_decode
@@ -212,14 +211,8 @@ impl ConnectHarness {
 
     async fn exchange(&self, data: &[u8]) -> Answer {
         let (client, server) = tokio::io::duplex(DUPLEX_CAPACITY);
-        let (stop, stopped) = watch::channel(false);
         let peer = next_peer();
-        let connection = tokio::spawn(tallymq::connection::serve(
-            self.broker.clone(),
-            server,
-            peer,
-            stopped,
-        ));
+        let connection = tokio::spawn(tallymq::connection::serve(self.broker.clone(), server, peer));
         let (mut from_broker, mut to_broker) = tokio::io::split(client);
         let mut bytes = Vec::new();
         let exchange = async {
@@ -237,9 +230,9 @@ impl ConnectHarness {
         let closed = match tokio::time::timeout(ANSWER_DEADLINE, exchange).await {
             Ok(closed) => closed,
             Err(_) => {
-                // Still open: stop it as a server shutdown would, and keep reading so that
-                // its last writes cannot block.
-                let _ = stop.send(true);
+                // Still open: stop it as a server shutdown would (it is the only connection),
+                // and keep reading so that its last writes cannot block.
+                self.broker.disconnect_all(ReasonCode::SERVER_SHUTTING_DOWN);
                 let rest = read_to_close(&mut from_broker, &mut bytes);
                 if tokio::time::timeout(SHUTDOWN_GRACE, rest).await.is_err() {
                     panic!("the connection did not close after the shutdown signal");

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,7 @@ use crate::retained::RetainedStore;
 use crate::rooms::{RoomLimits, Rooms};
 use crate::router::{ClientKey, Router};
 use crate::session::{Inflight, InflightStage, Outgoing, QueueLimits, Session};
+use crate::topic;
 
 /// Microseconds since the Unix epoch: where a new session's durable queue keys start, above
 /// any key of an earlier session with the same client id.
@@ -52,7 +53,7 @@ fn micros_since_epoch() -> u64 {
 pub use crate::kick::KickReceiver;
 
 struct Owner {
-    connection_id: u64,
+    /// Also tells the owner apart: only its attachment holds the other end.
     kick: crate::kick::KickSender,
     /// Where the connection comes from, and since when (milliseconds since the epoch).
     peer: SocketAddr,
@@ -68,11 +69,10 @@ struct Slot {
     generation: u64,
 }
 
-/// A connection's hold on its session.
+/// A connection's hold on its session, for as long as the connection lasts: kept small, as
+/// every connection's task carries one.
 pub struct Attachment {
     pub session: Arc<Session>,
-    pub session_present: bool,
-    pub connection_id: u64,
     pub kicked: KickReceiver,
     _guard: OwnedMutexGuard<()>,
 }
@@ -123,7 +123,9 @@ pub struct Broker {
     /// The wall clock of the legal rules and holds.
     pub clock: Arc<Clock>,
     registry: Mutex<HashMap<ClientKey, Slot>>,
-    next_connection_id: AtomicU64,
+    /// Set (under the registry lock) when the server shuts down: connections that attach
+    /// later are told at once.
+    shutting_down: AtomicBool,
     queue_limits: QueueLimits,
 }
 
@@ -159,7 +161,7 @@ impl Broker {
             holds,
             clock,
             registry: Mutex::new(HashMap::new()),
-            next_connection_id: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
             queue_limits,
         });
         let (sessions, retained) = (recovered.sessions.len(), recovered.retained.len());
@@ -206,7 +208,7 @@ impl Broker {
             let protocol = durable::protocol_from_level(record.protocol);
             let session = Arc::new(Session::new(client.clone(), protocol, record.expiry_secs, record.first_order));
             let subscriptions: Vec<_> =
-                record.subscriptions.iter().map(|s| (s.raw_filter.clone(), durable::subscription_from_record(s))).collect();
+                record.subscriptions.iter().map(|s| (s.raw_filter.as_str(), durable::subscription_from_record(s))).collect();
             {
                 let mut state = session.state.lock();
                 state.user = durable::user_of(record);
@@ -244,12 +246,13 @@ impl Broker {
                     }
                 }
                 state.incoming_qos2.extend(found.incoming);
-                for (raw, stored) in &subscriptions {
-                    state.subscriptions.insert(raw.clone(), stored.clone());
+                for (raw, subscription) in &subscriptions {
+                    state.subscriptions.insert(Box::from(*raw), *subscription);
                 }
             }
-            for (_, stored) in &subscriptions {
-                self.router.subscribe(&client, stored.share_group.as_deref(), &stored.filter, stored.subscription);
+            for (raw, subscription) in subscriptions {
+                let parsed = topic::split_subscription(raw);
+                self.router.subscribe(&client, parsed.share_group, parsed.filter, subscription);
             }
             let generation = 1;
             self.registry.lock().insert(client, Slot { session: Some(session.clone()), generation, ..Slot::default() });
@@ -276,9 +279,8 @@ impl Broker {
         clean_start: bool,
         expiry_interval: u32,
         will: Option<LastWill>,
-    ) -> Result<Attachment, AttachError> {
+    ) -> Result<(Attachment, bool), AttachError> {
         let client_id = &client.client_id;
-        let connection_id = self.next_connection_id.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = crate::kick::channel();
         let attach_lock = {
             let mut registry = self.registry.lock();
@@ -289,7 +291,10 @@ impl Broker {
                 }
             }
             let slot = registry.entry(client_id.clone()).or_default();
-            if let Some(previous) = slot.owner.replace(Owner { connection_id, kick, peer, since_ms: now_ms() }) {
+            if self.shutting_down.load(Ordering::Relaxed) {
+                kick.shut_down();
+            }
+            if let Some(previous) = slot.owner.replace(Owner { kick, peer, since_ms: now_ms() }) {
                 previous.kick.send(ReasonCode::SESSION_TAKEN_OVER);
             }
             slot.generation += 1;
@@ -343,7 +348,7 @@ impl Broker {
                 tracing::warn!(client = %client_id, %error, "session not stored; it lives in memory only");
             }
         }
-        Ok(Attachment { session, session_present, connection_id, kicked, _guard: guard })
+        Ok((Attachment { session, kicked, _guard: guard }, session_present))
     }
 
     /// Writes a persistent session's record (after a subscription change); returns once
@@ -367,7 +372,7 @@ impl Broker {
             let mut registry = self.registry.lock();
             match registry.get_mut(&session.client_id) {
                 Some(slot) => {
-                    if slot.owner.as_ref().is_some_and(|o| o.connection_id == attachment.connection_id) {
+                    if slot.owner.as_ref().is_some_and(|o| o.kick.reaches(&attachment.kicked)) {
                         slot.owner = None;
                     }
                     slot.generation
@@ -464,9 +469,10 @@ impl Broker {
 
     /// Drops an ended session's subscriptions from the router and its state from memory.
     fn end_session(&self, session: &Session) {
-        let subscriptions: Vec<_> = session.state.lock().subscriptions.drain().map(|(_, s)| s).collect();
-        for sub in subscriptions {
-            self.router.unsubscribe(&session.client_id, sub.share_group.as_deref(), &sub.filter);
+        let subscriptions: Vec<_> = session.state.lock().subscriptions.drain().map(|(raw, _)| raw).collect();
+        for raw in subscriptions {
+            let parsed = topic::split_subscription(&raw);
+            self.router.unsubscribe(&session.client_id, parsed.share_group, parsed.filter);
         }
         let mut state = session.state.lock();
         state.queue.clear();
@@ -754,6 +760,26 @@ impl Broker {
             })
             .collect();
         (clients, more)
+    }
+
+    /// Asks every connection to leave because the server shuts down (5.0 clients receive
+    /// DISCONNECT 0x8B), also those that attach from now on. Unlike a reason sent to one
+    /// client, this does not stop a connection that is waiting to take a session over from
+    /// attaching; it leaves right after its CONNACK.
+    pub fn shut_down_connections(&self) {
+        let registry = self.registry.lock();
+        self.shutting_down.store(true, Ordering::Relaxed);
+        for owner in registry.values().filter_map(|slot| slot.owner.as_ref()) {
+            owner.kick.shut_down();
+        }
+    }
+
+    /// Asks every connected client to leave with `reason`, as [`Broker::disconnect`] does
+    /// for one; returns how many were asked.
+    pub fn disconnect_all(&self, reason: ReasonCode) -> usize {
+        let registry = self.registry.lock();
+        let owners = registry.values().filter_map(|slot| slot.owner.as_ref());
+        owners.map(|owner| owner.kick.send(reason)).count()
     }
 
     /// Asks the connection of `client_id` to leave with `reason`, which MQTT 5.0 clients

@@ -6,17 +6,18 @@
 //! publishers reach it through its session's bounded queue.
 
 use std::collections::VecDeque;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use tallymq_config::OverRate;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
 
-use crate::broker::{Attachment, Broker, Departure, KickReceiver};
+use crate::broker::{Attachment, Broker, Departure};
 use crate::codec::{
     self, AckProperties, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, ProtocolVersion,
     PubResponse, Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
@@ -32,7 +33,7 @@ use crate::token_bucket::{Rate, TokenBucket};
 use crate::pipeline::{Admitted, ClientInfo, PendingPersist, Refusal};
 use crate::read_buffer::ReadBuffer;
 use crate::router::{ClientKey, Subscription};
-use crate::session::{Inflight, InflightStage, Outgoing, Session, StoredSubscription};
+use crate::session::{Inflight, InflightStage, Outgoing};
 use crate::topic;
 
 /// A publish owed its acknowledgement, in arrival order.
@@ -59,6 +60,19 @@ pub const SEQUENCE_PROPERTY: &str = "seq";
 
 /// Write buffer size at which a delivery burst is flushed before encoding more.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// What ended an idle connection's wait.
+enum Wake {
+    Kicked(ReasonCode),
+    /// Bytes arrived (in the read buffer).
+    Read,
+    /// The client closed the connection, or it failed.
+    Closed,
+    /// A message was queued for the session.
+    Queued,
+    /// The keep alive ran out, or the client's token expired.
+    Deadline,
+}
 
 /// Why the connection loop stopped.
 #[derive(Debug)]
@@ -88,11 +102,11 @@ impl From<DecodeError> for Ending {
 ///
 /// Not an `async fn`: its arguments would stay in the future for the life of the
 /// connection, while they are needed only to start it.
-pub fn serve<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>) -> impl Future<Output = ()>
+pub fn serve<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr) -> impl Future<Output = ()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let starting = Box::pin(start(broker, stream, peer, shutdown));
+    let starting = Box::pin(start(broker, stream, peer));
     async move {
         let Some(mut connection) = starting.await else { return };
         let ending = connection.run().await;
@@ -102,7 +116,7 @@ where
 
 /// From the first byte to CONNACK: reads the CONNECT within the connect timeout and accepts
 /// it, or answers what the protocol lets the server answer. `None`: the connection is over.
-async fn start<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr, shutdown: watch::Receiver<bool>) -> Option<Connection<S>>
+async fn start<S>(broker: Arc<Broker>, stream: S, peer: SocketAddr) -> Option<Connection<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -124,7 +138,7 @@ where
         Ok(Ok(None)) => return None,
         Ok(Ok(Some(connect))) => connect,
     };
-    Connection::accept(broker, stream, read_buf, connect, peer, shutdown).await
+    Connection::accept(broker, stream, read_buf, connect, peer).await
 }
 
 /// Reads until one full packet is there; it must be a CONNECT. `Ok(None)`: closed first.
@@ -180,6 +194,15 @@ fn connect_level(raw: &[u8]) -> Option<u8> {
     raw.get(at + 3 + name_len).copied()
 }
 
+/// The 5.0 topic aliases of one connection, both ways.
+#[derive(Default)]
+struct TopicAliases {
+    /// Set by the client, at most `mqtt.topic_alias_maximum`.
+    inbound: HashMap<u16, Arc<str>>,
+    /// Set by the broker, at most what the client's Topic Alias Maximum allows.
+    outbound: HashMap<Arc<str>, u16>,
+}
+
 struct Connection<S> {
     broker: Arc<Broker>,
     stream: S,
@@ -190,23 +213,25 @@ struct Connection<S> {
     peer: SocketAddr,
     version: ProtocolVersion,
     client: ClientInfo,
-    session: Arc<Session>,
-    /// Taken by `finish` to detach.
-    attachment: Option<Attachment>,
-    kicked: KickReceiver,
-    shutdown: watch::Receiver<bool>,
-    /// Silence allowed between packets before the connection is dropped (1.5x keepalive).
-    idle_limit: Option<Duration>,
+    /// The session, and the kick signal that asks the connection to leave (takeover, the
+    /// admin API, the server's shutdown); `finish` gives it back to detach.
+    attachment: Attachment,
+    /// The keep alive granted, in seconds (0: none): the connection is dropped after 1.5
+    /// times as long without a packet.
+    keep_alive: u16,
     /// Largest packet the client accepts (5.0 Maximum Packet Size).
     client_max_packet: u32,
     /// Outbound QoS 1/2 messages allowed unacknowledged.
-    max_inflight: usize,
+    max_inflight: u16,
     /// In-flight messages of a resumed session not yet resent on this connection, in their
     /// original order; they go out as the receive window allows, ahead of queued messages.
-    /// Every id here is also in the session's in-flight map.
-    resend: VecDeque<u16>,
-    inbound_aliases: HashMap<u16, Arc<str>>,
-    outbound_aliases: HashMap<Arc<str>, u16>,
+    /// Every id here is also in the session's in-flight map. Boxed, and `None` once all
+    /// are resent: most connections have none, and the box is one pointer in every
+    /// connection's task where the queue itself would be four.
+    #[allow(clippy::box_collection)]
+    resend: Option<Box<VecDeque<u16>>>,
+    /// Boxed, and made when the first alias is set: most clients use none.
+    aliases: Option<Box<TopicAliases>>,
     max_outbound_aliases: u16,
     /// 5.0 Request Problem Information: reason strings only if the client wants them.
     problem_information: bool,
@@ -229,7 +254,6 @@ where
         read_buf: ReadBuffer,
         connect: Box<Connect>,
         peer: SocketAddr,
-        shutdown: watch::Receiver<bool>,
     ) -> Option<Connection<S>> {
         let version = connect.protocol;
         let mqtt = &broker.config.mqtt;
@@ -326,7 +350,6 @@ where
             }
             _ => connect.keep_alive,
         };
-        let idle_limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
 
         let max_expiry = mqtt.max_session_expiry_secs;
         let requested_expiry = match version {
@@ -337,8 +360,8 @@ where
         let expiry = requested_expiry.min(max_expiry);
 
         let client = ClientInfo { client_id: client_id.clone(), username: identity.user.clone(), roles: identity.roles.clone(), protocol: version };
-        let attachment = match broker.attach(&client, peer, connect.clean_start, expiry, connect.will.clone()).await {
-            Ok(attachment) => attachment,
+        let (attachment, session_present) = match broker.attach(&client, peer, connect.clean_start, expiry, connect.will.clone()).await {
+            Ok(attached) => attached,
             Err(AttachError::Superseded) => return None,
             Err(AttachError::ClientIdTaken) => {
                 let out = refuse(ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "this client id is in use by another user");
@@ -346,9 +369,8 @@ where
             }
         };
         let client_receive_max = connect.properties.receive_maximum.unwrap_or(u16::MAX);
-        let max_inflight = usize::from(client_receive_max.min(mqtt.max_inflight));
+        let max_inflight = client_receive_max.min(mqtt.max_inflight);
         let mut connection = Connection {
-            kicked: attachment.kicked.clone(),
             broker: broker.clone(),
             stream,
             read_buf,
@@ -356,23 +378,18 @@ where
             peer,
             version,
             client,
-            session: attachment.session.clone(),
-            attachment: None,
-            shutdown,
-            idle_limit,
+            attachment,
+            keep_alive,
             client_max_packet: connect.properties.maximum_packet_size.unwrap_or(u32::MAX),
             max_inflight,
-            resend: VecDeque::new(),
-            inbound_aliases: HashMap::default(),
-            outbound_aliases: HashMap::default(),
+            resend: None,
+            aliases: None,
             max_outbound_aliases: connect.properties.topic_alias_maximum.unwrap_or(0).min(mqtt.max_outbound_topic_aliases),
             problem_information: connect.properties.request_problem_information.unwrap_or(true),
             connected_with_zero_expiry: requested_expiry == 0,
             publish_bucket: TokenBucket::full(Instant::now()),
             credentials_expire: credentials_expire(&broker.config.auth.jwt, identity.expires_at),
         };
-        let session_present = attachment.session_present;
-        connection.attachment = Some(attachment);
 
         let mut properties = ConnAckProperties::default();
         if version == ProtocolVersion::V5 {
@@ -391,8 +408,8 @@ where
         tracing::debug!(%peer, client = %client_id, ?version, session_present, "client connected");
         connection.send(Packet::ConnAck(connack)).ok()?;
         if session_present {
-            let ids = connection.session.state.lock().inflight_in_order().into_iter().map(|(id, _)| id);
-            connection.resend = ids.collect();
+            let ids: VecDeque<u16> = connection.attachment.session.state.lock().inflight_in_order().into_iter().map(|(id, _)| id).collect();
+            connection.resend = (!ids.is_empty()).then(|| Box::new(ids));
         }
         Some(connection)
     }
@@ -407,28 +424,27 @@ where
         if let Err(ending) = Box::pin(self.handle_input()).await {
             return ending;
         }
-        let session = self.session.clone();
         let mut last_heard = Instant::now();
-        let credentials_expire = self.credentials_expire;
         loop {
-            let idle_deadline = self.idle_limit.map(|limit| last_heard + limit);
-            // One timer for both deadlines: each timer is part of every connection's task.
-            let token_first = match (idle_deadline, credentials_expire) {
-                (Some(idle), Some(token)) => token < idle,
-                (None, token) => token.is_some(),
-                (Some(_), None) => false,
+            // Every local here lives in every connection's task while it idles, so the wait
+            // is one `poll_fn` over the things it waits on rather than a `select!`, whose
+            // bookkeeping would cost more than the kick and queue signals themselves.
+            let (wake, token_first) = {
+                // In a block of their own, so that the deadline and its timer are gone while
+                // the wake is handled. Without a deadline the timer is never polled: any
+                // instant will do.
+                let (at, timed, token_first) = match self.next_deadline(last_heard) {
+                    Some((at, token_first)) => (at, true, token_first),
+                    None => (last_heard, false, false),
+                };
+                let mut timer = pin!(tokio::time::sleep_until(at.into()));
+                (poll_fn(|cx| self.poll_wake(cx, timer.as_mut(), timed)).await, token_first)
             };
-            let deadline = if token_first { credentials_expire } else { idle_deadline };
-            let Connection { stream, read_buf, kicked, shutdown, .. } = self;
-            tokio::select! {
-                biased;
-                reason = kicked.kicked() => return Ending::Kicked(reason),
-                _ = shutdown.changed() => return Ending::Kicked(ReasonCode::SERVER_SHUTTING_DOWN),
-                read = read_buf.read_from(stream) => {
-                    match read {
-                        Ok(0) | Err(_) => return Ending::NetworkLost,
-                        Ok(_) => last_heard = Instant::now(),
-                    }
+            match wake {
+                Wake::Kicked(reason) => return Ending::Kicked(reason),
+                Wake::Closed => return Ending::NetworkLost,
+                Wake::Read => {
+                    last_heard = Instant::now();
                     // Boxed: handling a packet can take it through the whole publish
                     // pipeline, whose state would otherwise be allocated in every
                     // connection's task, also while it idles.
@@ -436,18 +452,54 @@ where
                         return ending;
                     }
                 }
-                _ = session.notify.notified() => {}
-                _ = sleep_until_opt(deadline) => {
-                    if token_first {
-                        tracing::debug!(client = %self.client.client_id, "token expired; connection closed");
-                        return Ending::Kicked(ReasonCode::NOT_AUTHORIZED);
-                    }
+                Wake::Queued => {}
+                Wake::Deadline if token_first => {
+                    tracing::debug!(client = %self.client.client_id, "token expired; connection closed");
+                    return Ending::Kicked(ReasonCode::NOT_AUTHORIZED);
+                }
+                Wake::Deadline => {
                     return Ending::Violation(ReasonCode::KEEP_ALIVE_TIMEOUT, "no packet within 1.5 times the keep alive".into());
                 }
             }
             if let Err(ending) = self.deliver().await {
                 return ending;
             }
+        }
+    }
+
+    /// What the idle connection waits for, in this order: to be asked to leave, a read, a
+    /// message queued for its session, its deadline (`timer`, if `timed`).
+    fn poll_wake(&mut self, cx: &mut Context<'_>, timer: Pin<&mut tokio::time::Sleep>, timed: bool) -> Poll<Wake> {
+        if let Poll::Ready(reason) = self.attachment.kicked.poll_kicked(cx) {
+            return Poll::Ready(Wake::Kicked(reason));
+        }
+        if let Poll::Ready(read) = self.read_buf.poll_read_from(&mut self.stream, cx) {
+            return Poll::Ready(match read {
+                Ok(0) | Err(_) => Wake::Closed,
+                Ok(_) => Wake::Read,
+            });
+        }
+        if self.attachment.session.notify.poll_notified(cx).is_ready() {
+            return Poll::Ready(Wake::Queued);
+        }
+        if timed && timer.poll(cx).is_ready() {
+            return Poll::Ready(Wake::Deadline);
+        }
+        Poll::Pending
+    }
+
+    /// When the connection must end unless it hears from the client first: 1.5 times the
+    /// keep alive after the last packet, or when the client's token expires, whichever is
+    /// first (one timer for both: each timer is part of every connection's task); with
+    /// whether it is the token's. `None`: neither applies.
+    fn next_deadline(&self, last_heard: Instant) -> Option<(Instant, bool)> {
+        let idle_limit = Duration::from_millis(u64::from(self.keep_alive) * 1500);
+        let idle_deadline = (self.keep_alive > 0).then(|| last_heard + idle_limit);
+        match (idle_deadline, self.credentials_expire) {
+            (Some(idle), Some(token)) => Some(if token < idle { (token, true) } else { (idle, false) }),
+            (Some(idle), None) => Some((idle, false)),
+            (None, Some(token)) => Some((token, true)),
+            (None, None) => None,
         }
     }
 
@@ -578,8 +630,8 @@ where
         }
         if qos == QoS::ExactlyOnce {
             let owed_qos2 = || owed.iter().filter(|o| o.qos == QoS::ExactlyOnce);
-            let state = self.session.state.lock();
-            if state.incoming_qos2.contains(&packet_id) || owed_qos2().any(|o| o.packet_id == packet_id) {
+            let state = self.attachment.session.state.lock();
+            if state.incoming_qos2.contains(packet_id) || owed_qos2().any(|o| o.packet_id == packet_id) {
                 // A resend of a QoS 2 message already stored: acknowledge again, deliver once.
                 return owe(Owing::RepeatPubrec);
             }
@@ -602,7 +654,7 @@ where
         );
         // A persistent session's inbound QoS 2 id is stored with the message, so a resend
         // after a broker restart is still recognized.
-        let incoming = (qos == QoS::ExactlyOnce && self.session.is_persistent()).then_some(packet_id);
+        let incoming = (qos == QoS::ExactlyOnce && self.attachment.session.is_persistent()).then_some(packet_id);
         match self.broker.submit(&self.client, message, incoming).await {
             Ok(pending) => owe(Owing::Persisting(Box::new(pending))),
             Err(refusal) => owe(Owing::Refused(refusal)),
@@ -663,7 +715,7 @@ where
             Instant::now(),
         );
         let outgoing = Outgoing { message: Arc::new(reply), qos: QoS::AtLeastOnce, retain: false, subscription_ids: vec![], durable: None };
-        if self.session.enqueue(outgoing, self.broker.queue_limits()).is_err() {
+        if self.attachment.session.enqueue(outgoing, self.broker.queue_limits()).is_err() {
             tracing::debug!(client = %self.client.client_id, "history reply dropped: session queue full");
         }
     }
@@ -682,7 +734,7 @@ where
             QoS::AtLeastOnce => self.send(Packet::PubAck(response)),
             QoS::ExactlyOnce => {
                 if !response.reason.is_error() {
-                    self.session.state.lock().incoming_qos2.insert(packet_id);
+                    self.attachment.session.state.lock().incoming_qos2.insert(packet_id);
                 }
                 self.send(Packet::PubRec(response))
             }
@@ -722,20 +774,21 @@ where
         }
         if publish.topic.is_empty() {
             return self
-                .inbound_aliases
-                .get(&alias)
+                .aliases
+                .as_ref()
+                .and_then(|aliases| aliases.inbound.get(&alias))
                 .cloned()
                 .ok_or_else(|| Ending::Violation(ReasonCode::PROTOCOL_ERROR, format!("topic alias {alias} was never set")));
         }
         let topic: Arc<str> = Arc::from(publish.topic.as_str());
-        self.inbound_aliases.insert(alias, topic.clone());
+        self.aliases.get_or_insert_default().inbound.insert(alias, topic.clone());
         Ok(topic)
     }
 
     async fn handle_pubrec(&mut self, rec: PubResponse) -> Result<(), Ending> {
         let refused = rec.reason.is_error();
         let known = {
-            let mut state = self.session.state.lock();
+            let mut state = self.attachment.session.state.lock();
             match state.inflight.get_mut(&rec.packet_id) {
                 Some(entry) if entry.outgoing.qos == QoS::ExactlyOnce && refused => {
                     // The receiver refused the message: the flow ends here.
@@ -773,8 +826,8 @@ where
     }
 
     async fn handle_pubrel(&mut self, rel: PubResponse) -> Result<(), Ending> {
-        let known = self.session.state.lock().incoming_qos2.remove(&rel.packet_id);
-        if known && self.session.is_persistent() {
+        let known = self.attachment.session.state.lock().incoming_qos2.remove(rel.packet_id);
+        if known && self.attachment.session.is_persistent() {
             // PUBCOMP frees the packet id for reuse: forget it durably first.
             let change = ops::delete_incoming(&self.client.client_id, rel.packet_id);
             if let Err(error) = self.broker.store.apply(vec![change]).await {
@@ -791,7 +844,7 @@ where
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends an outbound flow and frees its in-flight slot.
     async fn complete_outbound(&mut self, packet_id: u16, qos: QoS) {
         let completed = {
-            let mut state = self.session.state.lock();
+            let mut state = self.attachment.session.state.lock();
             let matches = state.inflight.get(&packet_id).is_some_and(|entry| match qos {
                 QoS::AtLeastOnce => entry.outgoing.qos == QoS::AtLeastOnce,
                 _ => entry.stage == InflightStage::AwaitingComp,
@@ -814,7 +867,7 @@ where
     async fn handle_subscribe(&mut self, subscribe: Subscribe) -> Result<(), Ending> {
         let limits = self.broker.pipeline.validate.topic_limits();
         let max_subscriptions = self.broker.config.mqtt.max_subscriptions_per_client as usize;
-        let session = self.session.clone();
+        let session = self.attachment.session.clone();
         let mut reasons = Vec::with_capacity(subscribe.filters.len());
         for (raw, options) in &subscribe.filters {
             let parsed = match topic::parse_subscription(raw, limits) {
@@ -828,7 +881,7 @@ where
             if parsed.share_group.is_some() && options.no_local {
                 return Err(Ending::Violation(ReasonCode::PROTOCOL_ERROR, "No Local on a shared subscription".into()));
             }
-            let is_new = !session.state.lock().subscriptions.contains_key(raw);
+            let is_new = !session.state.lock().subscriptions.contains_key(raw.as_str());
             if is_new && session.state.lock().subscriptions.len() >= max_subscriptions {
                 reasons.push(ReasonCode::QUOTA_EXCEEDED);
                 continue;
@@ -839,14 +892,7 @@ where
             }
             let subscription = Subscription { options: *options, identifier: subscribe.subscription_identifier };
             let existed = self.broker.router.subscribe(&self.client.client_id, parsed.share_group, parsed.filter, subscription);
-            session.state.lock().subscriptions.insert(
-                raw.clone(),
-                StoredSubscription {
-                    share_group: parsed.share_group.map(str::to_string),
-                    filter: parsed.filter.to_string(),
-                    subscription,
-                },
-            );
+            session.state.lock().subscriptions.insert(Box::from(raw.as_str()), subscription);
             reasons.push(ReasonCode(options.qos as u8));
             let send_retained = parsed.share_group.is_none()
                 && match options.retain_handling {
@@ -878,13 +924,14 @@ where
     }
 
     async fn handle_unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), Ending> {
-        let session = self.session.clone();
+        let session = self.attachment.session.clone();
         let reasons = unsubscribe
             .filters
             .iter()
-            .map(|raw| match session.state.lock().subscriptions.remove(raw) {
-                Some(stored) => {
-                    self.broker.router.unsubscribe(&self.client.client_id, stored.share_group.as_deref(), &stored.filter);
+            .map(|raw| match session.state.lock().subscriptions.remove(raw.as_str()) {
+                Some(_) => {
+                    let parsed = topic::split_subscription(raw);
+                    self.broker.router.unsubscribe(&self.client.client_id, parsed.share_group, parsed.filter);
                     ReasonCode::SUCCESS
                 }
                 None => ReasonCode::NO_SUBSCRIPTION_EXISTED,
@@ -903,7 +950,7 @@ where
                 return Ending::Violation(ReasonCode::PROTOCOL_ERROR, "session expiry cannot be set at DISCONNECT after 0 at CONNECT".into());
             }
             let capped = expiry.min(self.broker.config.mqtt.max_session_expiry_secs);
-            self.session.state.lock().expiry_interval = capped;
+            self.attachment.session.state.lock().expiry_interval = capped;
         }
         if disconnect.reason == ReasonCode::DISCONNECT_WITH_WILL {
             Ending::ClientDisconnect(Departure::WithWill)
@@ -915,37 +962,50 @@ where
     /// After a session resumes: resend unacknowledged publishes (DUP) and pending PUBRELs,
     /// in order, while the client's receive window has room (MQTT 5.0 section 4.9).
     fn resend_inflight(&mut self) {
-        while let Some(&packet_id) = self.resend.front() {
+        while let Some(resend) = &mut self.resend {
+            let Some(&packet_id) = resend.front() else {
+                self.resend = None;
+                return;
+            };
             let entry = {
-                let state = self.session.state.lock();
-                if state.inflight.len().saturating_sub(self.resend.len()) >= self.max_inflight {
+                let state = self.attachment.session.state.lock();
+                if state.inflight.len().saturating_sub(resend.len()) >= usize::from(self.max_inflight) {
                     return;
                 }
                 state.inflight.get(&packet_id).cloned()
             };
-            self.resend.pop_front();
+            resend.pop_front();
             let Some(entry) = entry else { continue };
             let packet = match entry.stage {
                 InflightStage::AwaitingAck => Packet::Publish(self.publish_packet(&entry.outgoing, packet_id, true)),
                 InflightStage::AwaitingComp => Packet::PubRel(PubResponse::success(packet_id)),
             };
             if self.send(packet).is_err() {
-                self.session.state.lock().inflight.remove(&packet_id);
+                self.attachment.session.state.lock().inflight.remove(&packet_id);
             }
         }
     }
 
     /// An acknowledged id no longer waits for its resend.
     fn forget_resend(&mut self, packet_id: u16) {
-        if !self.resend.is_empty() {
-            self.resend.retain(|id| *id != packet_id);
+        if let Some(resend) = &mut self.resend {
+            resend.retain(|id| *id != packet_id);
         }
     }
 
     /// Moves queued messages to the wire while the client's in-flight window has room.
     async fn deliver(&mut self) -> Result<(), Ending> {
+        // Two steps, so that the write does not wait with the encoding loop's state: the
+        // larger of the two is part of every connection's task.
+        self.encode_queued().await?;
+        self.flush().await
+    }
+
+    /// Encodes queued messages into the write buffer while the client's in-flight window
+    /// has room, writing out what a burst accumulates on the way.
+    async fn encode_queued(&mut self) -> Result<(), Ending> {
         self.resend_inflight();
-        let session = self.session.clone();
+        let session = self.attachment.session.clone();
         let mut finished = Vec::new();
         loop {
             let now = Instant::now();
@@ -958,7 +1018,7 @@ where
                     finished.extend(state.queue.pop_front().and_then(|dropped| dropped.durable));
                     continue;
                 }
-                if front.qos != QoS::AtMostOnce && state.inflight.len() >= self.max_inflight {
+                if front.qos != QoS::AtMostOnce && state.inflight.len() >= usize::from(self.max_inflight) {
                     break;
                 }
                 let Some(outgoing) = state.queue.pop_front() else { break };
@@ -992,7 +1052,9 @@ where
                 return Err(too_large);
             }
             if self.write_buf.len() >= FLUSH_THRESHOLD {
-                self.flush().await?;
+                // Boxed, as only a burst gets here: the loop's state around a write would
+                // otherwise be part of every connection's task.
+                Box::pin(self.flush()).await?;
             }
         }
         if !finished.is_empty() {
@@ -1000,7 +1062,7 @@ where
             // Boxed, as rarely needed here (expired or refused deliveries).
             let _ = Box::pin(self.broker.store.apply_later(changes)).await;
         }
-        self.flush().await
+        Ok(())
     }
 
     /// Whether this client may still receive `message`. Messages from the server itself
@@ -1048,12 +1110,13 @@ where
             properties.subscription_identifiers = outgoing.subscription_ids.clone();
             properties.message_expiry_interval = message.remaining_expiry(Instant::now());
             if self.max_outbound_aliases > 0 {
-                if let Some(alias) = self.outbound_aliases.get(&message.topic) {
+                let outbound = &mut self.aliases.get_or_insert_default().outbound;
+                if let Some(alias) = outbound.get(&message.topic) {
                     properties.topic_alias = Some(*alias);
                     publish.topic.clear();
-                } else if self.outbound_aliases.len() < usize::from(self.max_outbound_aliases) {
-                    let alias = self.outbound_aliases.len() as u16 + 1;
-                    self.outbound_aliases.insert(message.topic.clone(), alias);
+                } else if outbound.len() < usize::from(self.max_outbound_aliases) {
+                    let alias = outbound.len() as u16 + 1;
+                    outbound.insert(message.topic.clone(), alias);
                     properties.topic_alias = Some(alias);
                 }
             }
@@ -1081,8 +1144,9 @@ where
             }
             if let Packet::Publish(publish) = &packet {
                 // An alias set by a packet that never left must not be used later.
-                if let Some(alias) = publish.properties.topic_alias.filter(|_| !publish.topic.is_empty()) {
-                    self.outbound_aliases.retain(|_, a| *a != alias);
+                let set_here = publish.properties.topic_alias.filter(|_| !publish.topic.is_empty());
+                if let (Some(alias), Some(aliases)) = (set_here, &mut self.aliases) {
+                    aliases.outbound.retain(|_, a| *a != alias);
                 }
             }
             tracing::debug!(client = %self.client.client_id, size, limit = self.client_max_packet, "packet larger than the client accepts not sent");
@@ -1100,11 +1164,11 @@ where
             self.write_buf = BytesMut::new();
             return Ok(());
         }
-        let Connection { stream, write_buf, kicked, .. } = self;
+        let Connection { stream, write_buf, attachment, .. } = self;
         while !write_buf.is_empty() {
             let written = tokio::select! {
                 biased;
-                reason = kicked.kicked() => return Err(Ending::Kicked(reason)),
+                reason = attachment.kicked.kicked() => return Err(Ending::Kicked(reason)),
                 written = stream.write(write_buf) => written,
             };
             match written {
@@ -1150,9 +1214,7 @@ where
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
         tracing::debug!(peer = %self.peer, client = %self.client.client_id, ?ending, "client disconnected");
-        if let Some(attachment) = self.attachment.take() {
-            self.broker.detach(attachment, departure).await;
-        }
+        self.broker.detach(self.attachment, departure).await;
     }
 }
 
@@ -1186,13 +1248,6 @@ fn credentials_expire(jwt: &tallymq_config::JwtConfig, expires_at: Option<u64>) 
     let left = expires_at.saturating_add(u64::from(jwt.leeway_secs)).saturating_sub(now);
     // Far-future tokens: no timer worth keeping (and no Instant overflow).
     (left < 10 * 365 * 24 * 3600).then(|| Instant::now() + Duration::from_secs(left))
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn send_and_close<S: AsyncWrite + Unpin, T>(stream: &mut S, bytes: Option<Bytes>) -> Option<T> {

@@ -10,7 +10,8 @@ use tallymq_storage::{Properties, SessionRecord, SubscriptionRecord, WillRecord}
 
 use crate::codec::{LastWill, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, WillProperties};
 use crate::router::Subscription;
-use crate::session::{SessionState, StoredSubscription};
+use crate::session::SessionState;
+use crate::topic;
 
 /// The record of a persistent session as it stands; `disconnected_at_ms` is `None` while a
 /// connection holds it.
@@ -35,38 +36,36 @@ pub fn protocol_from_level(level: u8) -> ProtocolVersion {
     }
 }
 
-fn subscription_record(raw: &str, stored: &StoredSubscription) -> SubscriptionRecord {
-    let options = stored.subscription.options;
+fn subscription_record(raw: &str, subscription: &Subscription) -> SubscriptionRecord {
+    let options = subscription.options;
+    let parsed = topic::split_subscription(raw);
     SubscriptionRecord {
         raw_filter: raw.to_string(),
-        share_group: stored.share_group.clone(),
-        filter: stored.filter.clone(),
+        share_group: parsed.share_group.map(str::to_string),
+        filter: parsed.filter.to_string(),
         qos: options.qos as u8,
         no_local: options.no_local,
         retain_as_published: options.retain_as_published,
         retain_handling: options.retain_handling as u8,
-        identifier: stored.subscription.identifier,
+        identifier: subscription.identifier,
     }
 }
 
-pub fn subscription_from_record(record: &SubscriptionRecord) -> StoredSubscription {
+/// The subscription of a record; the record's `raw_filter` is its key in the session.
+pub fn subscription_from_record(record: &SubscriptionRecord) -> Subscription {
     let retain_handling = match record.retain_handling {
         1 => RetainHandling::SendIfNew,
         2 => RetainHandling::DoNotSend,
         _ => RetainHandling::SendAlways,
     };
-    StoredSubscription {
-        share_group: record.share_group.clone(),
-        filter: record.filter.clone(),
-        subscription: Subscription {
-            options: SubscriptionOptions {
-                qos: QoS::from_u8(record.qos).unwrap_or(QoS::AtMostOnce),
-                no_local: record.no_local,
-                retain_as_published: record.retain_as_published,
-                retain_handling,
-            },
-            identifier: record.identifier,
+    Subscription {
+        options: SubscriptionOptions {
+            qos: QoS::from_u8(record.qos).unwrap_or(QoS::AtMostOnce),
+            no_local: record.no_local,
+            retain_as_published: record.retain_as_published,
+            retain_handling,
         },
+        identifier: record.identifier,
     }
 }
 

@@ -27,6 +27,7 @@ pub mod rooms;
 pub mod router;
 pub mod server;
 pub mod session;
+pub mod signal;
 pub mod small_map;
 pub mod token_bucket;
 pub mod tls;

@@ -10,10 +10,10 @@
 //! call; the price is one copy of what was read. Only a packet in progress, which has a
 //! buffer anyway, is read into directly, its buffer growing as the packet arrives.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::mem::MaybeUninit;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{ready, Context, Poll};
 
 use bytes::BytesMut;
@@ -51,19 +51,25 @@ impl ReadBuffer {
     /// Cancel-safe, as `AsyncReadExt::read`: if the future is dropped before it completes,
     /// nothing was read.
     pub async fn read_from<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_from(stream, cx)).await
+    }
+
+    /// [`ReadBuffer::read_from`] as a poll, for a task that waits on several things at once.
+    pub fn poll_read_from<S: AsyncRead + Unpin>(&mut self, stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.buf.is_empty() {
             // Everything received is decoded: the memory goes back before the wait (decoded
             // packets keep only the part they share).
             self.buf = BytesMut::new();
-            return poll_fn(|cx| self.poll_read_from(stream, cx)).await;
+            return self.poll_read_scratch(stream, cx);
         }
         // A packet in progress, possibly a large one: its buffer grows and is read into
-        // directly, without the copy.
+        // directly, without the copy. A read that is not ready reads nothing, so a fresh
+        // one on every poll does what one kept across polls would.
         self.buf.reserve(READ_SIZE);
-        stream.read_buf(&mut self.buf).await
+        pin!(stream.read_buf(&mut self.buf)).poll(cx)
     }
 
-    fn poll_read_from<S: AsyncRead + Unpin>(&mut self, stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    fn poll_read_scratch<S: AsyncRead + Unpin>(&mut self, stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let mut scratch = [MaybeUninit::<u8>::uninit(); READ_SIZE];
         let mut read = ReadBuf::uninit(&mut scratch);
         ready!(Pin::new(stream).poll_read(cx, &mut read))?;

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use crate::codec::{LastWill, ProtocolVersion, QoS};
 use crate::hashing::{HashMap, HashSet};
 use crate::message::Message;
 use crate::router::{ClientKey, Subscription};
+use crate::signal::Signal;
 use crate::small_map::SmallMap;
 
 /// One message on its way to one session.
@@ -63,12 +63,46 @@ pub struct Inflight {
     pub order: u64,
 }
 
-/// A subscription as the session remembers it, to restore or remove it later.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredSubscription {
-    pub share_group: Option<String>,
-    pub filter: String,
-    pub subscription: Subscription,
+/// Inbound QoS 2 packet ids awaiting PUBREL (at most `mqtt.receive_maximum`).
+///
+/// Boxed, and made with the first id: most clients never publish at QoS 2, and every
+/// session, connected or not, would otherwise carry an empty set.
+#[derive(Debug, Default)]
+pub struct IncomingQos2(Option<Box<HashSet<u16>>>);
+
+impl IncomingQos2 {
+    pub fn contains(&self, packet_id: u16) -> bool {
+        self.0.as_ref().is_some_and(|ids| ids.contains(&packet_id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |ids| ids.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn insert(&mut self, packet_id: u16) {
+        self.0.get_or_insert_default().insert(packet_id);
+    }
+
+    /// Whether the id was there.
+    pub fn remove(&mut self, packet_id: u16) -> bool {
+        self.0.as_mut().is_some_and(|ids| ids.remove(&packet_id))
+    }
+
+    pub fn extend(&mut self, packet_ids: impl IntoIterator<Item = u16>) {
+        let mut packet_ids = packet_ids.into_iter().peekable();
+        if packet_ids.peek().is_some() {
+            self.0.get_or_insert_default().extend(packet_ids);
+        }
+    }
+
+    /// Forgets every id, and the set's memory.
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
 }
 
 /// Why a message did not enter a session's queue.
@@ -87,11 +121,13 @@ pub struct QueueLimits {
 
 #[derive(Debug)]
 pub struct SessionState {
-    /// Subscriptions keyed by the filter exactly as subscribed (including `$share/g/`).
-    pub subscriptions: SmallMap<String, StoredSubscription>,
+    /// Subscriptions keyed by the filter exactly as subscribed (including `$share/g/`);
+    /// `topic::split_subscription` finds the share group and the filter in it when the
+    /// subscription is stored, restored or removed, so it is kept once, not three times.
+    pub subscriptions: SmallMap<Box<str>, Subscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: HashMap<u16, Inflight>,
-    pub incoming_qos2: HashSet<u16>,
+    pub incoming_qos2: IncomingQos2,
     /// Boxed: most sessions have none, and the state of every session would otherwise carry
     /// its room.
     pub will: Option<Box<LastWill>>,
@@ -138,7 +174,7 @@ pub struct Session {
     pub client_id: ClientKey,
     pub state: Mutex<SessionState>,
     /// Wakes the connection task when the queue grows.
-    pub notify: Notify,
+    pub notify: Signal,
     dropped: AtomicU64,
     /// Next key in the durable queue.
     next_durable_order: AtomicU64,
@@ -156,7 +192,7 @@ impl Session {
                 subscriptions: SmallMap::new(),
                 queue: VecDeque::new(),
                 inflight: HashMap::default(),
-                incoming_qos2: HashSet::default(),
+                incoming_qos2: IncomingQos2::default(),
                 will: None,
                 expiry_interval,
                 protocol,
@@ -167,7 +203,7 @@ impl Session {
                 next_order: 0,
                 last_drop_logged: None,
             }),
-            notify: Notify::new(),
+            notify: Signal::new(),
             dropped: AtomicU64::new(0),
             next_durable_order: AtomicU64::new(first_durable_order),
             first_durable_order,
@@ -222,7 +258,7 @@ impl Session {
             return Err(reason);
         }
         drop(state);
-        self.notify.notify_one();
+        self.notify.notify();
         Ok(())
     }
 
@@ -275,6 +311,20 @@ mod tests {
         assert_eq!(session.enqueue(outgoing(QoS::AtLeastOnce), strict), Ok(()));
         let lenient = QueueLimits { max_queued: 10, queue_qos0_offline: true };
         assert_eq!(session.enqueue(outgoing(QoS::AtMostOnce), lenient), Ok(()));
+    }
+
+    #[test]
+    fn inbound_qos2_ids_take_memory_only_once_there_is_one() {
+        let mut ids = IncomingQos2::default();
+        ids.extend([]);
+        assert!(ids.0.is_none() && !ids.remove(7) && ids.is_empty());
+        ids.insert(7);
+        assert!(ids.contains(7) && ids.len() == 1);
+        assert!(ids.remove(7) && !ids.contains(7));
+        ids.extend([1, 2]);
+        assert_eq!(ids.len(), 2);
+        ids.clear();
+        assert!(ids.0.is_none());
     }
 
     #[test]

@@ -100,6 +100,16 @@ pub fn parse_subscription(raw: &str, limits: TopicLimits) -> Result<ParsedFilter
     Ok(ParsedFilter { share_group: Some(group), filter })
 }
 
+/// Splits a subscription filter that [`parse_subscription`] accepted before, without
+/// checking it again: sessions keep only the filter as subscribed and split it when the
+/// subscription is restored or removed.
+pub fn split_subscription(raw: &str) -> ParsedFilter<'_> {
+    match raw.strip_prefix(SHARE_PREFIX).and_then(|rest| rest.split_once('/')) {
+        Some((group, filter)) => ParsedFilter { share_group: Some(group), filter },
+        None => ParsedFilter { share_group: None, filter: raw },
+    }
+}
+
 /// Whether `filter` matches the topic `name`. Both must already be valid. Names starting with
 /// `$` are not matched by filters starting with a wildcard (section 4.7.2).
 pub fn matches(filter: &str, name: &str) -> bool {
@@ -179,5 +189,12 @@ mod tests {
         assert_eq!(parse_subscription("$share/g+/a", L), Err(TopicError::MalformedShare));
         assert_eq!(parse_subscription("$share/g/a/#/b", L), Err(TopicError::MisplacedMultiLevelWildcard));
         assert_eq!(parse_subscription("a/b", L).unwrap().share_group, None);
+    }
+
+    #[test]
+    fn an_accepted_filter_splits_again_as_it_parsed() {
+        for raw in ["$share/g1/chat/#", "$share/g/a/b/c", "$share/g//", "chat/+/msg", "#", "$SYS/x", "/a"] {
+            assert_eq!(split_subscription(raw), parse_subscription(raw, L).unwrap(), "{raw}");
+        }
     }
 }

@@ -181,6 +181,20 @@ async fn persistent_sessions_keep_subscriptions_and_queues_across_restart() {
     offline.nothing_pending().await;
 }
 
+/// A shutdown reaches every connection, also one that completes its CONNECT after the
+/// shutdown began: like those connected before, it gets DISCONNECT 0x8B (after its CONNACK).
+#[tokio::test]
+async fn connections_attaching_during_a_shutdown_are_asked_to_leave() {
+    let broker = start().await;
+    let (mut before, _) = connect_ok(&broker, Raw::connect_packet(ProtocolVersion::V5, "before")).await;
+    broker.server.broker.shut_down_connections();
+    assert_eq!(before.expect_close().await, Some(ReasonCode::SERVER_SHUTTING_DOWN));
+    // The listener is still open here, as it is for a connection accepted just before it closed.
+    let (mut after, connack) = connect_ok(&broker, Raw::connect_packet(ProtocolVersion::V5, "after")).await;
+    assert_eq!(connack.reason, ReasonCode::SUCCESS);
+    assert_eq!(after.expect_close().await, Some(ReasonCode::SERVER_SHUTTING_DOWN));
+}
+
 /// Outbound QoS 2 state survives: a PUBLISH not yet acknowledged by PUBREC is resent with DUP
 /// under its packet id; one acknowledged by PUBREC gets its PUBREL, not the PUBLISH again.
 #[tokio::test]

@@ -294,6 +294,19 @@ async fn takeover_v5_sends_session_taken_over_and_closes() {
     assert_eq!(&newest.next_publish().await.payload[..], b"works");
 }
 
+/// `Broker::disconnect_all` asks every connected client to leave with the one reason.
+#[tokio::test]
+async fn every_connected_client_can_be_asked_to_leave_at_once() {
+    let broker = start().await;
+    let (mut first, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "all-1")).await;
+    let (mut second, _) = Raw::connect(broker.tcp, Raw::connect_packet(ProtocolVersion::V5, "all-2")).await;
+    assert_eq!(broker.server.broker.disconnect_all(ReasonCode::ADMINISTRATIVE_ACTION), 2);
+    assert_eq!(first.expect_close().await, Some(ReasonCode::ADMINISTRATIVE_ACTION));
+    assert_eq!(second.expect_close().await, Some(ReasonCode::ADMINISTRATIVE_ACTION));
+    wait_connected(&broker, 0).await;
+    assert_eq!(broker.server.broker.disconnect_all(ReasonCode::ADMINISTRATIVE_ACTION), 0);
+}
+
 #[tokio::test]
 async fn takeover_v311_closes_the_old_connection() {
     let broker = start().await;
