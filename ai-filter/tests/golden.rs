@@ -1,7 +1,7 @@
 //! The Rust features against the test vectors the training code wrote, and the training
 //! code against the same vectors: both sides must compute exactly what FEATURES.md says.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -12,7 +12,7 @@ use tallymq_ai_filter::{features, normalize};
 const VALUE_TOLERANCE: f64 = 1e-6;
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+    crate_dir().join("testdata").join(name)
 }
 
 fn lines(name: &str) -> Vec<(usize, Value)> {
@@ -94,7 +94,7 @@ fn python_features_agree_with_the_vectors() {
     let Ok(python) = std::env::var("TALLYMQ_PYTHON") else {
         panic!("TALLYMQ_PYTHON is not set: run scripts/test.sh, which sets it to the test venv's Python");
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate_dir();
     let output = Command::new(&python)
         .arg(root.join("train/features.py"))
         .arg("--check")
@@ -104,4 +104,11 @@ fn python_features_agree_with_the_vectors() {
         .unwrap_or_else(|e| panic!("cannot run {python} (TALLYMQ_PYTHON): {e}"));
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "features.py --check failed with {}\n{stdout}\n{stderr}", output.status);
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }

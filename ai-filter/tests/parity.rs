@@ -1,7 +1,6 @@
 //! The Rust classifier against the scores onnxruntime gave the training code in Python for
 //! the same texts: features, tensors and the runtime call must all agree.
 
-use std::path::Path;
 
 use serde_json::Value;
 use tallymq_ai_filter::classifier::Classifier;
@@ -15,7 +14,7 @@ fn load(source: &ModelSource) -> Classifier {
 }
 
 fn parity() -> Vec<(String, [f64; Category::COUNT])> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/parity.jsonl");
+    let path = crate_dir().join("testdata/parity.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .filter(|line| !line.trim().is_empty())
@@ -73,7 +72,7 @@ fn one_batch_scores_like_single_texts() {
 
 #[test]
 fn the_model_file_loads_like_the_embedded_one() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("model/harassment.onnx");
+    let file = crate_dir().join("model/harassment.onnx");
     let mut from_file = load(&ModelSource::File(file));
     let mut embedded = load(&ModelSource::Embedded);
     assert_eq!(from_file.info(), embedded.info());
@@ -81,4 +80,11 @@ fn the_model_file_loads_like_the_embedded_one() {
     for text in ["시발 돈 갚아", "이번 달 말까지 상환 부탁드립니다", "you worthless idiot"] {
         assert_eq!(from_file.classify(text).expect("file"), embedded.classify(text).expect("embedded"));
     }
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }

@@ -65,7 +65,7 @@ fn unsigned(claims: &Value) -> String {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwt").join(name)
+    crate_dir().join("tests/fixtures/jwt").join(name)
 }
 
 fn read_fixture(name: &str) -> Vec<u8> {
@@ -745,4 +745,11 @@ async fn client_ids_with_wildcards_are_refused() {
         assert_eq!(refused_v5(&broker, connect_as(V5, id, None, None)).await, ReasonCode::CLIENT_IDENTIFIER_NOT_VALID, "{id}");
         assert_eq!(refused_v311(&broker, connect_as(V311, id, None, None)).await, 2, "{id}");
     }
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }

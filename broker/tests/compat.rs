@@ -283,7 +283,7 @@ async fn mosquitto_v5_persistent_session() {
 async fn paho_mqtt_v311_and_v5() {
     let broker = start().await;
     let python = std::env::var("TALLYMQ_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/paho_check.py");
+    let script = crate_dir().join("tests/compat/paho_check.py");
     let child = Command::new(&python)
         .arg(script)
         .args(["--host", &broker.tcp.ip().to_string(), "--port", &broker.tcp.port().to_string()])
@@ -339,4 +339,11 @@ async fn mosquitto_v311_password_sign_in() {
 #[tokio::test]
 async fn mosquitto_v5_password_sign_in() {
     password_sign_in(Version::V5).await;
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }

@@ -17,7 +17,7 @@ mod harness;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
 use tallymq::codec::*;
@@ -30,7 +30,7 @@ const MAX_CORPUS_FILES: usize = 200;
 const MAX_CORPUS_BYTES: u64 = 200 * 1024;
 
 fn corpus_dir(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target)
+    crate_dir().join("../fuzz/corpus").join(target)
 }
 
 /// The committed seeds of one target, by file name.
@@ -554,4 +554,11 @@ fn connect_seeds() -> Vec<(String, Vec<u8>)> {
     add("pingreq-first".into(), wire(&Packet::PingReq, V311));
     add("empty".into(), Vec::new());
     seeds
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }

@@ -419,7 +419,7 @@ async fn a_resent_message_is_one_contact() {
 
 /// A model that loads but fails at run time (its weight table is 2 rows long).
 fn failing_model() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/moderation/failing.onnx")
+    crate_dir().join("tests/fixtures/moderation/failing.onnx")
 }
 
 #[tokio::test]
@@ -465,4 +465,11 @@ async fn when_the_model_fails_closed_refuses_and_stores_nothing() {
     kim.nothing_pending().await;
     assert!(broker.server.broker.store.read_after(TOPIC, 0, 10).expect("read").is_empty());
     assert_eq!(broker.server.broker.pipeline.moderate.failures(), 1);
+}
+
+/// This crate's directory, read when the test runs: a test binary built from another checkout
+/// of the same sources can be reused from a shared target directory, and `env!` would point
+/// into that checkout.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
 }
