@@ -16,6 +16,8 @@
 #   benches/compare.sh                      # every scenario, about 6 minutes
 #   benches/compare.sh --only fanout,conn   # some of them
 #   benches/compare.sh --unmoderated        # add tallymq with moderation off (its overhead)
+#   benches/compare.sh --durability flush,none  # add tallymq with moderation off at these
+#                                           # storage.durability settings (what the sync costs)
 #   benches/compare.sh --out results/       # keep the JSON results and SVG plots there
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,12 +25,22 @@ cd "$(dirname "$0")/.."
 only=""
 out=""
 unmoderated=0
+durabilities=()
 while (( $# )); do
     case "$1" in
         --only) only="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --unmoderated) unmoderated=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --durability)
+            IFS=, read -r -a durabilities <<<"$2"; shift 2
+            for durability in "${durabilities[@]}"; do
+                case "$durability" in
+                    fsync|flush|none) ;;
+                    *) echo "compare: --durability takes fsync, flush or none, not $durability" >&2; exit 2 ;;
+                esac
+            done
+            ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "compare: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -120,6 +132,14 @@ fi
     cat "$work/tallymq.toml"
     echo 'enabled = false'
 } > "$work/tallymq-unmoderated.toml"
+for durability in "${durabilities[@]}"; do
+    {
+        cat "$work/tallymq-unmoderated.toml"
+        echo '[storage]'
+        echo "durability = \"$durability\""
+    } > "$work/tallymq-$durability.toml"
+    "$tallymq" config check "$work/tallymq-$durability.toml" >/dev/null
+done
 
 cat > "$work/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
@@ -131,6 +151,7 @@ EOF
 
 brokers=(tallymq)
 if (( unmoderated )); then brokers+=(tallymq-unmoderated); fi
+for durability in "${durabilities[@]}"; do brokers+=("tallymq-$durability"); done
 brokers+=(mosquitto)
 if command -v rumqttd >/dev/null; then
     brokers+=(rumqttd)
@@ -165,7 +186,7 @@ wait_for_port() {
 
 start_broker() {
     case "$1" in
-        tallymq|tallymq-unmoderated)
+        tallymq*)
             rm -rf "$work/data"
             local data
             data="$(mktemp -d "$data_parent/tallymq-compare-data.XXXXXX")"
@@ -224,6 +245,9 @@ echo "tallymq vs Mosquitto, $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'mo
 echo "broker on core 0, load generator on core 1${prio:+ (both at nice -10)}; MQTT 5.0, QoS 1, 64 B payloads, in-flight 10 per publisher"
 echo "tallymq $("$tallymq" --version | cut -d' ' -f2): durability fsync, fresh data dir in $data_parent, $tallymq_note, anti-abuse [limits] lifted, detector on for chat topics"
 if (( unmoderated )); then echo "tallymq-unmoderated: the same, [moderation] enabled = false"; fi
+for durability in "${durabilities[@]}"; do
+    echo "tallymq-$durability: the same, [moderation] enabled = false, [storage] durability = \"$durability\""
+done
 echo "mosquitto $("$mosquitto_bin" -h 2>/dev/null | head -1 | awk '{print $3}'): max_queued_messages 0, persistence false, set_tcp_nodelay true"
 if [[ " ${brokers[*]} " == *" rumqttd "* ]]; then
     echo "$(rumqttd --version 2>/dev/null | head -1): MQTT 5 listener, max_inflight_count 100, no persistence"
