@@ -87,7 +87,7 @@ pub struct StorageConfig {
     pub max_later_writes: u32,
     /// The longest, in milliseconds, such changes wait for the next commit
     /// before they get one of their own (they are lost if the broker dies
-    /// meanwhile; each is safe to lose). Range 1..=1000, default 10.
+    /// meanwhile; each is safe to lose). Range 1..=1000, default 50.
     pub later_writes_delay_ms: u32,
     /// How long, in seconds, a client message id (`msg-id` user property) is
     /// remembered so that a resent message is stored once.
@@ -115,7 +115,7 @@ impl Default for StorageConfig {
             max_batch_writes: 4096,
             write_queue_capacity: 65_536,
             max_later_writes: 4096,
-            later_writes_delay_ms: 10,
+            later_writes_delay_ms: 50,
             dedup_window_secs: 604_800,
             history_max_page: 1000,
             max_cached_topics: 100_000,

@@ -4,8 +4,9 @@
 //! last-seen time) need no sync and no reply. Sent one by one, each would wake the commit
 //! thread for a batch of its own: at human chat rates that is one more thread hand-off per
 //! message. Instead they wait here and the commit thread takes them into its next batch,
-//! which at such rates is the next message's. If no batch comes within
-//! `storage.later_writes_delay_ms`, a timer wakes the commit thread for them; past
+//! which at such rates is the next message's. If no batch takes a change within
+//! `storage.later_writes_delay_ms`, a timer wakes the commit thread for it (a timer that
+//! finds only younger changes, the older ones taken meanwhile, waits for the oldest); past
 //! `storage.max_later_writes` changes, `apply_later` sends its changes through the queue as
 //! before, waiting while it is full.
 //!
@@ -21,7 +22,7 @@
 //! previous state.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
@@ -40,6 +41,8 @@ pub(crate) struct LaterWrites {
 struct Waiting {
     changes: Vec<(u64, Vec<Op>)>,
     ops: usize,
+    /// When the oldest of `changes` was made.
+    oldest: Option<Instant>,
     /// A timer will wake the commit thread; no other is started meanwhile.
     timer_running: bool,
 }
@@ -72,6 +75,7 @@ impl LaterWrites {
         }
         // Taken under the lock, so waiting changes stay in ticket order.
         let ticket = self.ticket();
+        waiting.oldest.get_or_insert_with(Instant::now);
         waiting.ops += ops.len();
         waiting.changes.push((ticket, ops));
         if waiting.timer_running {
@@ -86,26 +90,55 @@ impl LaterWrites {
     pub(crate) fn take(&self) -> Vec<(u64, Vec<Op>)> {
         let mut waiting = self.waiting.lock();
         waiting.ops = 0;
+        waiting.oldest = None;
         std::mem::take(&mut waiting.changes)
     }
 
-    /// The timer has fired: whether changes still wait for a commit.
-    fn timer_fired(&self) -> bool {
+    /// The timer has fired at `now`: what it should do next.
+    fn timer_fired(&self, now: Instant) -> TimerNext {
         let mut waiting = self.waiting.lock();
-        waiting.timer_running = false;
-        !waiting.changes.is_empty()
+        match waiting.oldest {
+            Some(oldest) if now < oldest + self.delay => TimerNext::WaitUntil(oldest + self.delay),
+            Some(_) => {
+                waiting.timer_running = false;
+                TimerNext::WakeCommitThread
+            }
+            None => {
+                waiting.timer_running = false;
+                TimerNext::Stop
+            }
+        }
     }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TimerNext {
+    /// Nothing waits: the next change starts a timer again.
+    Stop,
+    /// The oldest change has waited the whole delay.
+    WakeCommitThread,
+    /// Only younger changes wait (the older ones were committed): wait for the oldest.
+    WaitUntil(Instant),
 }
 
 /// After `delay`, wakes the commit thread if changes still wait. Holds the queue only weakly,
 /// so a store that is closing is not kept open by its timer.
 pub(crate) fn start_timer(later: std::sync::Arc<LaterWrites>, queue: mpsc::WeakSender<Queued>, delay: Duration) {
     tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        if later.timer_fired() {
-            if let Some(queue) = queue.upgrade() {
-                // A full queue means the commit thread is busy and takes them with its next batch.
-                let _ = queue.try_send(Queued { ticket: later.ticket(), request: Request::Wake });
+        let mut until = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::time::sleep_until(until).await;
+            match later.timer_fired(Instant::now()) {
+                TimerNext::Stop => return,
+                TimerNext::WaitUntil(at) => until = at.into(),
+                TimerNext::WakeCommitThread => {
+                    if let Some(queue) = queue.upgrade() {
+                        // A full queue means the commit thread is busy and takes them with its
+                        // next batch.
+                        let _ = queue.try_send(Queued { ticket: later.ticket(), request: Request::Wake });
+                    }
+                    return;
+                }
             }
         }
     });
@@ -131,10 +164,14 @@ mod tests {
         assert!(taken.windows(2).all(|pair| pair[0].0 < pair[1].0), "ticket order");
         // Room again after the commit thread took them; the timer is still running.
         assert!(matches!(later.defer(vec![op(5), op(6), op(7)]), Deferral::Waiting));
-        assert!(later.timer_fired());
+        let made = later.waiting.lock().oldest.expect("changes wait");
+        // Fired before the oldest change has waited the delay: it waits for that change.
+        assert_eq!(later.timer_fired(made), TimerNext::WaitUntil(made + Duration::from_millis(5)));
+        assert_eq!(later.timer_fired(made + Duration::from_millis(5)), TimerNext::WakeCommitThread);
         assert!(matches!(later.defer(vec![]), Deferral::StartTimer(_)));
         later.take();
-        assert!(!later.timer_fired());
+        assert_eq!(later.timer_fired(made + Duration::from_secs(1)), TimerNext::Stop);
+        assert!(matches!(later.defer(vec![op(8)]), Deferral::StartTimer(_)));
     }
 
     #[test]
