@@ -464,7 +464,8 @@ impl Broker {
             }
         }
         self.end_session(session);
-        let _ = self.store.apply_later(ops::delete_session(&session.client_id)).await;
+        // Not left waiting for a later commit: lost in a crash, the ended session would come back.
+        let _ = self.store.apply_unawaited(ops::delete_session(&session.client_id)).await;
     }
 
     /// Drops an ended session's subscriptions from the router and its state from memory.

@@ -156,7 +156,7 @@ const CORE_DOCS: &[(&str, &str)] = &[
         "Changes nobody waits for (a delivered message leaving a session's queue,\n\
          a session's last-seen time) that may wait for the next commit instead of\n\
          waking the commit path for one of their own; beyond it they go through the\n\
-         write queue. 0: never wait.\n\
+         write queue. Counts single writes. 0: never wait.\n\
          Range: 0 to 1000000 writes.",
     ),
     (

@@ -79,10 +79,10 @@ pub struct StorageConfig {
     /// Writes waiting for the commit path; when full, writers wait
     /// (backpressure). Range 1..=10_000_000, default 65_536.
     pub write_queue_capacity: u32,
-    /// Changes nobody waits for (a delivered message leaving a session's
+    /// Writes nobody waits for (a delivered message leaving a session's
     /// queue, a session's last-seen time) that may wait for the next commit
     /// instead of waking the commit path for one of their own; beyond it they
-    /// go through the write queue. 0: never wait.
+    /// go through the write queue. Counts single writes. 0: never wait.
     /// Range 0..=1_000_000, default 4096.
     pub max_later_writes: u32,
     /// The longest, in milliseconds, such changes wait for the next commit

@@ -119,10 +119,12 @@ pub(crate) fn run(db: Arc<DB>, mut requests: mpsc::Receiver<Queued>, settings: C
                 Err(_) => break,
             }
         }
-        // Taken after the requests: a change made before any of them was sent is here.
-        writer.commit(&mut pending, later.take());
+        // Taken after the requests: a change made before any of them was sent is here. One
+        // made after the newest of them waits for a batch with a write sent after it.
+        let newest = pending.iter().map(|queued| queued.ticket).max();
+        writer.commit(&mut pending, later.take_before(newest));
     }
-    writer.commit(&mut pending, later.take());
+    writer.commit(&mut pending, later.take_before(None));
 }
 
 struct Writer {

@@ -11,16 +11,19 @@
 //! before, waiting while it is full.
 //!
 //! Order: every write through the queue and every waiting change takes a ticket from one
-//! counter, and the commit thread stages waiting changes before any queued write with a later
-//! ticket. A change made before a write was sent is therefore committed before it (or with
-//! it, ahead of it in the batch), exactly as if it had gone through the queue.
+//! counter. The commit thread takes a waiting change only into a batch that holds a queued
+//! write with a later ticket (or a wake-up, which takes its ticket when it is sent), and
+//! stages it ahead of the writes with later tickets. A change made before a write was sent
+//! is therefore committed before it (or with it, ahead of it in the batch), and a change made
+//! after a write was sent is committed with it or after it, as through the queue.
 //!
 //! What is lost with them: changes still waiting when the process dies (at most the delay's
-//! worth), where before they were in the operating system's copy of the log. Each is safe
-//! to lose, as an unsynced write always was on power loss: a finished delivery is delivered
-//! again (QoS 1 allows duplicates; QoS 2 resends only PUBREL), a session's record keeps its
-//! previous state.
+//! worth), where before they were in the operating system's copy of the log. Only changes
+//! that are safe to lose come here, as an unsynced write always was on power loss: a finished
+//! delivery is delivered again (QoS 1 allows duplicates; QoS 2 resends only PUBREL), a
+//! session's record keeps its previous state.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -29,7 +32,8 @@ use tokio::sync::mpsc;
 
 use crate::commit::{Op, Queued, Request};
 
-/// Changes waiting for the next commit, in ticket order.
+/// Changes waiting for the next commit, in ticket order. The bound counts single writes
+/// (`Op`s), not calls.
 pub(crate) struct LaterWrites {
     waiting: Mutex<Waiting>,
     tickets: AtomicU64,
@@ -39,10 +43,9 @@ pub(crate) struct LaterWrites {
 
 #[derive(Default)]
 struct Waiting {
-    changes: Vec<(u64, Vec<Op>)>,
+    /// Ticket, when it was made, the writes.
+    changes: VecDeque<(u64, Instant, Vec<Op>)>,
     ops: usize,
-    /// When the oldest of `changes` was made.
-    oldest: Option<Instant>,
     /// A timer will wake the commit thread; no other is started meanwhile.
     timer_running: bool,
 }
@@ -75,9 +78,8 @@ impl LaterWrites {
         }
         // Taken under the lock, so waiting changes stay in ticket order.
         let ticket = self.ticket();
-        waiting.oldest.get_or_insert_with(Instant::now);
         waiting.ops += ops.len();
-        waiting.changes.push((ticket, ops));
+        waiting.changes.push_back((ticket, Instant::now(), ops));
         if waiting.timer_running {
             Deferral::Waiting
         } else {
@@ -86,18 +88,27 @@ impl LaterWrites {
         }
     }
 
-    /// Everything waiting, oldest ticket first; for the commit thread's next batch.
-    pub(crate) fn take(&self) -> Vec<(u64, Vec<Op>)> {
+    /// The changes waiting with a ticket below `newest` (every one if `None`: the store is
+    /// closing), oldest first; for the commit thread's next batch.
+    pub(crate) fn take_before(&self, newest: Option<u64>) -> Vec<(u64, Vec<Op>)> {
         let mut waiting = self.waiting.lock();
-        waiting.ops = 0;
-        waiting.oldest = None;
-        std::mem::take(&mut waiting.changes)
+        let mut taken = Vec::new();
+        while let Some((ticket, _, _)) = waiting.changes.front() {
+            if newest.is_some_and(|newest| *ticket >= newest) {
+                break;
+            }
+            if let Some((ticket, _, ops)) = waiting.changes.pop_front() {
+                waiting.ops -= ops.len();
+                taken.push((ticket, ops));
+            }
+        }
+        taken
     }
 
     /// The timer has fired at `now`: what it should do next.
     fn timer_fired(&self, now: Instant) -> TimerNext {
         let mut waiting = self.waiting.lock();
-        match waiting.oldest {
+        match waiting.changes.front().map(|(_, made, _)| *made) {
             Some(oldest) if now < oldest + self.delay => TimerNext::WaitUntil(oldest + self.delay),
             Some(_) => {
                 waiting.timer_running = false;
@@ -128,7 +139,7 @@ pub(crate) fn start_timer(later: std::sync::Arc<LaterWrites>, queue: mpsc::WeakS
         let mut until = tokio::time::Instant::now() + delay;
         loop {
             tokio::time::sleep_until(until).await;
-            match later.timer_fired(Instant::now()) {
+            match later.timer_fired(tokio::time::Instant::now().into_std()) {
                 TimerNext::Stop => return,
                 TimerNext::WaitUntil(at) => until = at.into(),
                 TimerNext::WakeCommitThread => {
@@ -159,17 +170,17 @@ mod tests {
         assert!(matches!(later.defer(vec![op(2)]), Deferral::Waiting));
         assert!(matches!(later.defer(vec![op(3), op(4)]), Deferral::Full(ops) if ops.len() == 2));
         assert!(matches!(later.defer(vec![op(3)]), Deferral::Waiting));
-        let taken = later.take();
+        let taken = later.take_before(None);
         assert_eq!(taken.len(), 3);
         assert!(taken.windows(2).all(|pair| pair[0].0 < pair[1].0), "ticket order");
         // Room again after the commit thread took them; the timer is still running.
         assert!(matches!(later.defer(vec![op(5), op(6), op(7)]), Deferral::Waiting));
-        let made = later.waiting.lock().oldest.expect("changes wait");
+        let made = later.waiting.lock().changes.front().map(|(_, made, _)| *made).expect("changes wait");
         // Fired before the oldest change has waited the delay: it waits for that change.
         assert_eq!(later.timer_fired(made), TimerNext::WaitUntil(made + Duration::from_millis(5)));
         assert_eq!(later.timer_fired(made + Duration::from_millis(5)), TimerNext::WakeCommitThread);
         assert!(matches!(later.defer(vec![]), Deferral::StartTimer(_)));
-        later.take();
+        later.take_before(None);
         assert_eq!(later.timer_fired(made + Duration::from_secs(1)), TimerNext::Stop);
         assert!(matches!(later.defer(vec![op(8)]), Deferral::StartTimer(_)));
     }
@@ -180,7 +191,13 @@ mod tests {
         let before = later.ticket();
         later.defer(vec![op(1)]);
         let after = later.ticket();
-        let taken = later.take();
+        later.defer(vec![op(2)]);
+        // A batch whose newest write was sent before a change was made leaves it waiting.
+        assert!(later.take_before(Some(before)).is_empty());
+        let taken = later.take_before(Some(after));
+        assert_eq!(taken.len(), 1);
         assert!(before < taken[0].0 && taken[0].0 < after);
+        assert_eq!(later.take_before(None).len(), 1);
+        assert_eq!(later.waiting.lock().ops, 0);
     }
 }

@@ -194,17 +194,28 @@ impl Store {
     /// are safe to lose. Waits only when `storage.max_later_writes` are waiting and the
     /// commit queue is full. Failures are logged by the commit path.
     pub async fn apply_later(&self, ops: Vec<Op>) -> Result<(), StorageError> {
-        let Some(sender) = self.requests.lock().as_ref().map(mpsc::Sender::downgrade) else {
-            return Err(StorageError::Closed);
-        };
-        match self.later.defer(ops) {
-            Deferral::Waiting => Ok(()),
-            Deferral::StartTimer(delay) => {
-                later::start_timer(self.later.clone(), sender, delay);
-                Ok(())
+        // Deferred under the queue's lock, so `close` cannot come between: what it leaves
+        // waiting, the commit thread's last batch takes.
+        let deferral = {
+            let requests = self.requests.lock();
+            let Some(sender) = requests.as_ref() else { return Err(StorageError::Closed) };
+            let deferral = self.later.defer(ops);
+            if let Deferral::StartTimer(delay) = deferral {
+                later::start_timer(self.later.clone(), sender.downgrade(), delay);
             }
-            Deferral::Full(ops) => self.send(Request::Ops(ops, None)).await,
+            deferral
+        };
+        match deferral {
+            Deferral::Waiting | Deferral::StartTimer(_) => Ok(()),
+            Deferral::Full(ops) => self.apply_unawaited(ops).await,
         }
+    }
+
+    /// Queues changes for the commit thread now, without waiting for the commit (waits only
+    /// while the queue is full): they reach the write-ahead log unsynced, so a crash of the
+    /// broker alone does not lose them. Failures are logged by the commit path.
+    pub async fn apply_unawaited(&self, ops: Vec<Op>) -> Result<(), StorageError> {
+        self.send(Request::Ops(ops, None)).await
     }
 
     /// Stops the commit path after the writes already queued or waiting, and waits for it.
