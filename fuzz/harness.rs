@@ -122,6 +122,8 @@ const ANSWER_DEADLINE: Duration = Duration::from_secs(2);
 const QUIET: Duration = Duration::from_millis(2);
 /// How long a connection may take to end after the broker's shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often a connection that has not closed yet is asked to leave again.
+const ASK_AGAIN_AFTER: Duration = Duration::from_millis(100);
 /// Bytes buffered in each direction of the in-memory connection.
 const DUPLEX_CAPACITY: usize = 64 * 1024;
 /// Most answer bytes kept; the configured limits keep real answers far below this.
@@ -230,10 +232,18 @@ impl ConnectHarness {
         let closed = match tokio::time::timeout(ANSWER_DEADLINE, exchange).await {
             Ok(closed) => closed,
             Err(_) => {
-                // Still open: stop it as a server shutdown would (it is the only connection),
-                // and keep reading so that its last writes cannot block.
-                self.broker.disconnect_all(ReasonCode::SERVER_SHUTTING_DOWN);
-                let rest = read_to_close(&mut from_broker, &mut bytes);
+                // Still open: ask it to leave as a server shutdown would (it is the only
+                // connection; asked again while it may not have attached yet), and keep
+                // reading so that its last writes cannot block.
+                let rest = async {
+                    loop {
+                        self.broker.disconnect_all(ReasonCode::SERVER_SHUTTING_DOWN);
+                        let reading = read_to_close(&mut from_broker, &mut bytes);
+                        if let Ok(closed) = tokio::time::timeout(ASK_AGAIN_AFTER, reading).await {
+                            break closed;
+                        }
+                    }
+                };
                 if tokio::time::timeout(SHUTDOWN_GRACE, rest).await.is_err() {
                     panic!("the connection did not close after the shutdown signal");
                 }
