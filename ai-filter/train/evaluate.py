@@ -42,6 +42,24 @@ def _prf(tp, fp, fn):
     return {"precision": r(precision), "recall": r(recall), "f1": r(f1), "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
 
 
+def _slices(examples, key, positive, right_flag, any_flag):
+    """Per value of `key(example)`, sorted: how positives and clean examples fared."""
+    slices = defaultdict(list)
+    for at, e in enumerate(examples):
+        slices[key(e)].append(at)
+    out = {}
+    for name in sorted(slices):
+        rows = slices[name]
+        pos = [r for r in rows if positive[r]]
+        neg = [r for r in rows if not positive[r]]
+        out[name] = {
+            "examples": len(rows),
+            "positives_flagged_right_category": _ratio(sum(int(right_flag[r]) for r in pos), len(pos)),
+            "clean_false_positive_rate": _ratio(sum(int(any_flag[r]) for r in neg), len(neg)),
+        }
+    return out
+
+
 def evaluate(examples, scores, thresholds):
     """Metrics for examples with scores [n, 7] at thresholds [7]; JSON-ready dict."""
     if not examples:
@@ -84,32 +102,8 @@ def evaluate(examples, scores, thresholds):
         name: {"examples": n, "flagged": f, "false_positive_rate": _ratio(f, n)}
         for name, (n, f) in sorted(groups.items())
     }
-    kinds = defaultdict(list)
-    for at, e in enumerate(examples):
-        kinds[e.kind].append(at)
-    out["by_kind"] = {}
-    for kind in sorted(kinds):
-        rows = kinds[kind]
-        pos = [r for r in rows if positive[r]]
-        neg = [r for r in rows if not positive[r]]
-        out["by_kind"][kind] = {
-            "examples": len(rows),
-            "positives_flagged_right_category": _ratio(sum(int(right_flag[r]) for r in pos), len(pos)),
-            "clean_false_positive_rate": _ratio(sum(int(any_flag[r]) for r in neg), len(neg)),
-        }
-    langs = defaultdict(list)
-    for at, e in enumerate(examples):
-        langs[e.lang].append(at)
-    out["by_lang"] = {}
-    for lang in sorted(langs):
-        rows = langs[lang]
-        pos = [r for r in rows if positive[r]]
-        neg = [r for r in rows if not positive[r]]
-        out["by_lang"][lang] = {
-            "examples": len(rows),
-            "positives_flagged_right_category": _ratio(sum(int(right_flag[r]) for r in pos), len(pos)),
-            "clean_false_positive_rate": _ratio(sum(int(any_flag[r]) for r in neg), len(neg)),
-        }
+    out["by_kind"] = _slices(examples, lambda e: e.kind, positive, right_flag, any_flag)
+    out["by_lang"] = _slices(examples, lambda e: e.lang, positive, right_flag, any_flag)
     return out
 
 

@@ -57,16 +57,12 @@ def _slices_table(r):
         "| slice | examples | positives flagged with a right category | clean flagged |",
         "|---|---:|---:|---:|",
     ]
-    for kind, s in r.get("by_kind", {}).items():
-        lines.append(
-            f"| kind {kind} | {s['examples']} | {_pct(s['positives_flagged_right_category'])} "
-            f"| {_pct(s['clean_false_positive_rate'])} |"
-        )
-    for lang, s in r.get("by_lang", {}).items():
-        lines.append(
-            f"| lang {lang} | {s['examples']} | {_pct(s['positives_flagged_right_category'])} "
-            f"| {_pct(s['clean_false_positive_rate'])} |"
-        )
+    for label, slices in (("kind", r.get("by_kind", {})), ("lang", r.get("by_lang", {}))):
+        for name, s in slices.items():
+            lines.append(
+                f"| {label} {name} | {s['examples']} | {_pct(s['positives_flagged_right_category'])} "
+                f"| {_pct(s['clean_false_positive_rate'])} |"
+            )
     return "\n".join(lines)
 
 
