@@ -55,7 +55,7 @@ pub(crate) enum Deferral {
     /// They wait; nothing else to do.
     Waiting,
     /// They wait; start the timer that wakes the commit thread after the delay.
-    StartTimer(Duration),
+    StartTimer,
     /// Too many are waiting: send these through the queue.
     Full(Vec<Op>),
 }
@@ -84,7 +84,7 @@ impl LaterWrites {
             Deferral::Waiting
         } else {
             waiting.timer_running = true;
-            Deferral::StartTimer(self.delay)
+            Deferral::StartTimer
         }
     }
 
@@ -132,11 +132,11 @@ enum TimerNext {
     WaitUntil(Instant),
 }
 
-/// After `delay`, wakes the commit thread if changes still wait. Holds the queue only weakly,
-/// so a store that is closing is not kept open by its timer.
-pub(crate) fn start_timer(later: std::sync::Arc<LaterWrites>, queue: mpsc::WeakSender<Queued>, delay: Duration) {
+/// After the delay, wakes the commit thread if changes still wait. Holds the queue only
+/// weakly, so a store that is closing is not kept open by its timer.
+pub(crate) fn start_timer(later: std::sync::Arc<LaterWrites>, queue: mpsc::WeakSender<Queued>) {
     tokio::spawn(async move {
-        let mut until = tokio::time::Instant::now() + delay;
+        let mut until = tokio::time::Instant::now() + later.delay;
         loop {
             tokio::time::sleep_until(until).await;
             match later.timer_fired(tokio::time::Instant::now().into_std()) {
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn one_timer_at_a_time_and_a_bound() {
         let later = LaterWrites::new(3, Duration::from_millis(5));
-        assert!(matches!(later.defer(vec![op(1)]), Deferral::StartTimer(_)));
+        assert!(matches!(later.defer(vec![op(1)]), Deferral::StartTimer));
         assert!(matches!(later.defer(vec![op(2)]), Deferral::Waiting));
         assert!(matches!(later.defer(vec![op(3), op(4)]), Deferral::Full(ops) if ops.len() == 2));
         assert!(matches!(later.defer(vec![op(3)]), Deferral::Waiting));
@@ -179,10 +179,10 @@ mod tests {
         // Fired before the oldest change has waited the delay: it waits for that change.
         assert_eq!(later.timer_fired(made), TimerNext::WaitUntil(made + Duration::from_millis(5)));
         assert_eq!(later.timer_fired(made + Duration::from_millis(5)), TimerNext::WakeCommitThread);
-        assert!(matches!(later.defer(vec![]), Deferral::StartTimer(_)));
+        assert!(matches!(later.defer(vec![]), Deferral::StartTimer));
         later.take_before(None);
         assert_eq!(later.timer_fired(made + Duration::from_secs(1)), TimerNext::Stop);
-        assert!(matches!(later.defer(vec![op(8)]), Deferral::StartTimer(_)));
+        assert!(matches!(later.defer(vec![op(8)]), Deferral::StartTimer));
     }
 
     #[test]

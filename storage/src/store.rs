@@ -200,13 +200,13 @@ impl Store {
             let requests = self.requests.lock();
             let Some(sender) = requests.as_ref() else { return Err(StorageError::Closed) };
             let deferral = self.later.defer(ops);
-            if let Deferral::StartTimer(delay) = deferral {
-                later::start_timer(self.later.clone(), sender.downgrade(), delay);
+            if matches!(deferral, Deferral::StartTimer) {
+                later::start_timer(self.later.clone(), sender.downgrade());
             }
             deferral
         };
         match deferral {
-            Deferral::Waiting | Deferral::StartTimer(_) => Ok(()),
+            Deferral::Waiting | Deferral::StartTimer => Ok(()),
             Deferral::Full(ops) => self.apply_unawaited(ops).await,
         }
     }
