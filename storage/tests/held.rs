@@ -2,27 +2,13 @@
 //! released (deleted) or expired (marked, still withheld), and contact ledgers written in the
 //! message's own batch.
 
-use tallymq_config::StorageConfig;
+mod common;
+
+use common::config;
 use tallymq_storage::{ops, Append, Appended, HoldRecord, MessageRecord, Store};
 
-fn config(dir: &std::path::Path) -> StorageConfig {
-    StorageConfig { data_dir: dir.to_path_buf(), ..StorageConfig::default() }
-}
-
 fn record(topic: &str) -> MessageRecord {
-    MessageRecord {
-        topic: topic.into(),
-        sequence: 0,
-        timestamp_ms: 0,
-        sender: Default::default(),
-        qos: 1,
-        retain: false,
-        payload: b"pay me back".to_vec(),
-        properties: Default::default(),
-        annotations: vec![],
-        client_message_id: None,
-        prev_hash: [0; 32],
-    }
+    common::message(topic, "pay me back")
 }
 
 async fn stored(store: &Store, append: Append) -> u64 {

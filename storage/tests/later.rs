@@ -2,13 +2,15 @@
 //! were made relative to awaited writes, get a commit of their own after the delay, and are
 //! committed when the store closes.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use tallymq_config::StorageConfig;
 use tallymq_storage::{keys, Op, Store};
 
 fn config(dir: &std::path::Path, delay_ms: u32) -> StorageConfig {
-    StorageConfig { data_dir: dir.to_path_buf(), later_writes_delay_ms: delay_ms, ..StorageConfig::default() }
+    StorageConfig { later_writes_delay_ms: delay_ms, ..common::config(dir) }
 }
 
 fn put(key: &str, value: &str) -> Op {

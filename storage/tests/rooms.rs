@@ -1,17 +1,15 @@
 //! Rooms in the store: written through the commit path, recovered at open, and the topic
 //! heads of a room listed by prefix.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use tallymq_config::StorageConfig;
+use common::config;
 use tallymq_storage::{
-    keys, ops, Append, Appended, ContactWindow, LoanRecord, LoanState, MemberRole, MessageRecord, Principal, RoomRecord,
+    keys, ops, Append, Appended, ContactWindow, LoanRecord, LoanState, MemberRole, Principal, RoomRecord,
     RoomState, Store, SCHEMA_VERSION,
 };
-
-fn config(dir: &std::path::Path) -> StorageConfig {
-    StorageConfig { data_dir: dir.to_path_buf(), ..StorageConfig::default() }
-}
 
 fn room(id: &str) -> RoomRecord {
     RoomRecord {
@@ -31,20 +29,7 @@ fn room(id: &str) -> RoomRecord {
 }
 
 async fn store_message(store: &Store, topic: &str) -> u64 {
-    let record = MessageRecord {
-        topic: topic.into(),
-        sequence: 0,
-        timestamp_ms: 0,
-        sender: Default::default(),
-        qos: 1,
-        retain: false,
-        payload: b"hi".to_vec(),
-        properties: Default::default(),
-        annotations: vec![],
-        client_message_id: None,
-        prev_hash: [0; 32],
-    };
-    match store.append(Append::new(record)).await.unwrap() {
+    match store.append(Append::new(common::message(topic, "hi"))).await.unwrap() {
         Appended::Stored { sequence, .. } => sequence,
         other => panic!("not stored: {other:?}"),
     }

@@ -1,32 +1,15 @@
 //! The store against a real RocksDB in a temporary directory.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{config, message};
 use tallymq_config::StorageConfig;
 use tallymq_storage::{
     keys, ops, record, Append, Appended, Delivery, DeliveryStage, MessageRecord, Problem, QueueEntry, QueuedDelivery,
     SessionRecord, Store, StorageError, StoredMessage, SubscriptionRecord,
 };
-
-fn config(dir: &std::path::Path) -> StorageConfig {
-    StorageConfig { data_dir: dir.to_path_buf(), ..StorageConfig::default() }
-}
-
-fn message(topic: &str, payload: &str) -> MessageRecord {
-    MessageRecord {
-        topic: topic.to_string(),
-        sequence: 0,
-        timestamp_ms: 0,
-        sender: tallymq_storage::Sender { client_id: "lender".into(), user: Some("u1".into()) },
-        qos: 1,
-        retain: false,
-        payload: payload.as_bytes().to_vec(),
-        properties: Default::default(),
-        annotations: vec![],
-        client_message_id: None,
-        prev_hash: [0; 32],
-    }
-}
 
 fn append(record: MessageRecord) -> Append {
     Append::new(record)
